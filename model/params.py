@@ -1,0 +1,361 @@
+"""Typed, frozen parameters of the innovation model.
+
+Every field carries its unit, valid range and source in its metadata, next to its
+value, so that documentation, validation, scenario files and sensitivity analysis read
+one table. ``source`` is one of: ``"assumption"`` (no data, a modelling choice),
+``"calibrated"`` (set by the calibration procedure in experiments/), or the study or
+statistic the value comes from.
+
+Two kinds of parameters:
+
+* :class:`Params` — global mechanism parameters (one value per run).
+* :class:`Policy` — a city government's policy settings. Each city has one; scenario
+  files override them for all cities, a province, or named cities, from a given year.
+
+Money is in *model money units* (MU): one MU is one talent agent's wage for one quarter
+at the base wage. City GDP is kept in its real unit (100 million CNY) and converted with
+the derived sample scale (see ``model.init``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["Params", "Policy", "ParamError", "param_table", "SECTORS", "STAGES"]
+
+#: Hospers' typology of city industry, used as firm sector too.
+SECTORS: tuple[str, ...] = ("high_tech", "manufacturing", "service", "creative")
+#: Firm life-cycle stages.
+STAGES: tuple[str, ...] = ("startup", "scaleup", "mature")
+
+
+class ParamError(ValueError):
+    """A parameter value that is of the wrong type or outside its allowed range.
+
+    Attributes
+    ----------
+    key : str
+        The parameter's name.
+    value : Any
+        The offending value.
+    allowed : str
+        A description of what is allowed.
+    """
+
+    def __init__(self, key: str, value: Any, allowed: str):
+        self.key, self.value, self.allowed = key, value, allowed
+        super().__init__(f"{key} = {value!r}: {allowed}")
+
+
+def p(default: Any, unit: str, lo: float | None, hi: float | None, source: str, doc: str) -> Any:
+    """Declare a parameter field with its unit, valid range ``[lo, hi]`` and source."""
+    kind = type(default[0]) if isinstance(default, tuple) else type(default)
+    return field(
+        default=default,
+        metadata={"unit": unit, "lo": lo, "hi": hi, "source": source, "doc": doc, "kind": kind},
+    )
+
+
+def _check(key: str, value: Any, meta: dict, length: int | None) -> Any:
+    """Validate one value against its metadata; return it normalised (ints to floats etc.)."""
+    kind, lo, hi = meta["kind"], meta["lo"], meta["hi"]
+    rng = f"in [{lo}, {hi}]" if lo is not None else "any value"
+    if length is not None:
+        if not isinstance(value, (tuple, list)) or len(value) != length:
+            raise ParamError(key, value, f"a list of {length} numbers {rng} ({', '.join(SECTORS)})")
+        return tuple(_check(key, v, meta, None) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ParamError(key, value, "true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamError(key, value, f"an integer {rng}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamError(key, value, f"a number {rng}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ParamError(key, value, f"a finite number {rng}")
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ParamError(key, value, "a string")
+        return value
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ParamError(key, value, f"a {'integer' if kind is int else 'number'} {rng}")
+    return value
+
+
+class _Validated:
+    """Mixin: range/type validation on construction and typed overrides."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            length = len(f.default) if isinstance(f.default, tuple) else None
+            object.__setattr__(self, f.name, _check(f.name, v, f.metadata, length))
+        self._check_cross()
+
+    def _check_cross(self) -> None:
+        """Constraints between fields; overridden where needed."""
+
+    def replace(self, **overrides: Any):
+        """Return a copy with ``overrides`` applied and validated; unknown keys raise."""
+        known = {f.name for f in fields(self)}  # type: ignore[arg-type]
+        for k in overrides:
+            if k not in known:
+                raise ParamError(k, overrides[k], f"unknown key; allowed keys: {sorted(known)}")
+        return dataclasses.replace(self, **overrides)  # type: ignore[type-var]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of all values (tuples as lists), for metadata and TOML."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in fields(self)  # type: ignore[arg-type]
+        }
+
+
+@dataclass(frozen=True)
+class Params(_Validated):
+    """Global mechanism parameters. See docs/ODD.md section 7 for each submodel."""
+
+    # --- population scale and time -------------------------------------------------
+    n_talent: int = p(20_000, "agents", 10, 50_000_000, "assumption",
+                      "Talent agents in the region (each may stand for a cohort).")
+    n_firms: int = p(5_000, "agents", 1, 10_000_000, "assumption",
+                     "Firms at the start.")
+    n_funds: int = p(200, "agents", 0, 100_000, "assumption",
+                     "Private venture-capital funds at the start.")
+    start_year: int = p(2001, "year", 1950, 2100, "assumption", "Calendar year of step 0.")
+    talent_output_share: float = p(0.05, "share", 1e-4, 1.0, "assumption",
+                                   "Share of city GDP paid as wages to the innovative workforce; "
+                                   "sets the sample scale MU per 100m CNY of GDP.")
+    # --- city economy -------------------------------------------------------------
+    gdp_growth: float = p(0.025, "1/quarter", 0.0, 0.1, "assumption (China nominal GDP grew "
+                          "~10%/yr 2001-2021, NBS)", "Base quarterly growth of city GDP.")
+    gdp_innovation_elasticity: float = p(0.5, "1", 0.0, 5.0, "assumption",
+                                         "How much a city's innovation lead speeds its GDP growth.")
+    wage_elasticity: float = p(0.5, "1", 0.0, 2.0, "assumption",
+                               "Elasticity of the city wage to GDP per capita (relative to mean).")
+    rent_base: float = p(0.3, "MU/talent/quarter", 0.0, 10.0, "assumption",
+                         "Cost of living/land per talent at mean density.")
+    congestion_elasticity: float = p(0.6, "1", 0.0, 3.0, "assumption",
+                                     "Elasticity of rent to talent density (congestion).")
+    # --- government ---------------------------------------------------------------
+    budget_rate: float = p(0.01, "share of GDP", 0.0, 0.1, "assumption (local S&T spending "
+                           "~1-4% of budget, NBS)", "Innovation-policy budget as a share of GDP.")
+    firm_tax_rate: float = p(0.15, "share of profit", 0.0, 0.5, "China high-tech enterprise "
+                             "income-tax rate 15%", "Tax on firm profits, paid to the city budget.")
+    platform_cost: float = p(2_000.0, "MU/platform", 1.0, 1e7, "assumption",
+                             "Cost of one unit of research infrastructure (lab, incubator).")
+    platform_depreciation: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",
+                                     "Share of infrastructure lost per quarter.")
+    platform_knowledge: float = p(5.0, "knowledge/platform/quarter", 0.0, 1e4, "assumption",
+                                  "Knowledge produced by one platform per quarter.")
+    basic_research_productivity: float = p(0.01, "knowledge/MU", 0.0, 10.0, "assumption",
+                                           "Knowledge created per MU of basic-research funding.")
+    competition_intensity: float = p(0.0, "1", 0.0, 1.0, "assumption",
+                                     "Negative competition: how far a government raises its talent "
+                                     "and project offers toward its most generous neighbour's.")
+    competition_radius_km: float = p(300.0, "km", 1.0, 5000.0, "assumption",
+                                     "Distance within which governments compete.")
+    culture_response: float = p(50.0, "1/(share of GDP)", 0.0, 1e4, "assumption",
+                                "Speed at which culture/IP spending raises culture and IP levels.")
+    culture_decay: float = p(0.005, "1/quarter", 0.0, 0.2, "assumption",
+                             "Quarterly relaxation of culture and IP levels toward their start.")
+    # --- knowledge and spillovers --------------------------------------------------
+    knowledge_depreciation: float = p(0.03, "1/quarter", 0.0, 0.5, "R&D capital depreciation "
+                                      "~15%/yr (Griliches)", "Quarterly loss of city knowledge.")
+    index_depreciation: float = p(0.025, "1/quarter", 0.0, 0.5, "assumption (patent value "
+                                  "decay ~10%/yr)", "Quarterly decay of the innovation index stock.")
+    spill_decay_km: float = p(150.0, "km", 1.0, 5000.0, "assumption",
+                              "e-folding distance of knowledge spillovers.")
+    spill_rate: float = p(0.2, "1", 0.0, 5.0, "assumption",
+                          "Weight of distance-decayed external knowledge relative to own.")
+    barrier_spill: float = p(0.5, "multiplier", 0.0, 1.0, "assumption",
+                             "Spillover multiplier between provinces (1 = no barrier).")
+    corridor_distance_factor: float = p(0.5, "multiplier", 0.05, 1.0, "assumption",
+                                        "Effective-distance multiplier between two corridor cities "
+                                        "when the corridor is active.")
+    collab_spill_boost: float = p(1.0, "1", 0.0, 20.0, "assumption",
+                                  "Spillover boost per unit of past collaboration intensity.")
+    absorb_half: float = p(0.5, "knowledge/talent", 1e-6, 1e6, "assumption",
+                           "Knowledge per talent at which absorptive capacity is one half.")
+    # --- innovation ---------------------------------------------------------------
+    rd_intensity: tuple[float, ...] = p((0.08, 0.02, 0.015, 0.04), "share of revenue", 0.0, 0.5,
+                                        "assumption (R&D/revenue by sector)", "Firm R&D intensity.")
+    innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0, "calibrated",
+                          "Poisson rate of innovation of a firm with unit inputs.")
+    elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")
+    elast_talent: float = p(0.3, "1", 0.0, 1.5, "assumption",
+                            "Elasticity of innovation to the skill of the firm's staff.")
+    elast_capability: float = p(0.2, "1", 0.0, 1.5, "assumption",
+                                "Elasticity of innovation to the firm's own knowledge.")
+    elast_knowledge: float = p(0.3, "1", 0.0, 1.5, "assumption",
+                               "Elasticity of innovation to local plus spilled-over knowledge.")
+    innov_value: tuple[float, ...] = p((3.0, 1.5, 1.0, 2.0), "MU", 0.0, 1e6, "assumption",
+                                       "Mean value of one innovation by sector.")
+    innov_value_sigma: float = p(1.0, "1", 0.0, 3.0, "assumption (patent values are "
+                                 "lognormal, Harhoff et al.)", "Log-sd of innovation value.")
+    learning_rate: float = p(0.1, "capability/MU", 0.0, 10.0, "assumption",
+                             "Firm capability gained per MU of own innovation value.")
+    p_collab: float = p(0.1, "probability", 0.0, 1.0, "assumption",
+                        "Probability an innovation is co-invented with a firm in another city.")
+    rel_intermediary: float = p(1.0, "1", 0.0, 10.0, "assumption",
+                                "Innovation-rate boost at full technology-intermediary coverage.")
+    rel_ip_value: float = p(0.5, "1", 0.0, 1.0, "assumption",
+                            "Share of innovation value lost to imitation without IP protection.")
+    # --- firms --------------------------------------------------------------------
+    productivity: float = p(1.6, "MU/employee/quarter", 0.1, 100.0, "assumption",
+                            "Revenue per employee of a firm with zero capability.")
+    capability_return: float = p(0.3, "1", 0.0, 2.0, "assumption",
+                                 "Elasticity of revenue per employee to firm capability.")
+    target_staff: tuple[float, ...] = p((5.0, 30.0, 150.0, 20.0), "employees", 1.0, 1e5,
+                                        "assumption", "Target employees by stage "
+                                        "(startup, scale-up, mature; last entry unused).")
+    hire_speed: float = p(0.3, "1/quarter", 0.0, 1.0, "assumption",
+                          "Share of the gap to target staff a firm tries to close per quarter.")
+    scaleup_capability: float = p(5.0, "capability", 0.0, 1e6, "assumption",
+                                  "Capability at which a startup becomes a scale-up.")
+    mature_capability: float = p(30.0, "capability", 0.0, 1e7, "assumption",
+                                 "Capability at which a scale-up becomes mature.")
+    p_found: float = p(0.002, "1/quarter", 0.0, 0.1, "assumption",
+                       "Base probability that a talent agent founds a startup per quarter.")
+    found_culture_elast: float = p(1.0, "1", 0.0, 5.0, "assumption",
+                                   "Elasticity of founding to innovation culture.")
+    found_vc_elast: float = p(0.5, "1", 0.0, 5.0, "assumption",
+                              "Elasticity of founding to local VC availability.")
+    startup_cash: float = p(20.0, "MU", 0.0, 1e5, "assumption", "Founder's starting cash.")
+    p_relocate_review: float = p(0.02, "1/quarter", 0.0, 1.0, "assumption",
+                                 "Share of firms that review their location each quarter.")
+    relocate_threshold: float = p(0.3, "log utility", 0.0, 10.0, "assumption",
+                                  "Gain in location utility needed to relocate (moving cost).")
+    p_staff_follow: float = p(0.5, "probability", 0.0, 1.0, "assumption",
+                              "Probability an employee moves with a relocating firm.")
+    credit_rate: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",
+                           "Interest on low-interest government loans to tech SMEs.")
+    credit_repay: float = p(0.05, "1/quarter", 0.0, 1.0, "assumption",
+                            "Share of outstanding debt repaid per quarter when cash allows.")
+    # --- venture capital ----------------------------------------------------------
+    fund_size: float = p(3_000.0, "MU", 0.0, 1e9, "assumption", "Mean size of a first fund.")
+    deploy_rate: float = p(0.08, "1/quarter", 0.0, 1.0, "assumption",
+                           "Share of a fund's dry powder it seeks to invest per quarter.")
+    vc_reach_km: float = p(200.0, "km", 1.0, 5000.0, "assumption",
+                           "e-folding distance of a fund's home bias.")
+    barrier_vc: float = p(0.4, "multiplier", 0.0, 1.0, "assumption",
+                          "Investment-reach multiplier across provinces (1 = no barrier).")
+    ticket: tuple[float, ...] = p((50.0, 300.0, 1000.0, 100.0), "MU", 0.0, 1e8, "assumption",
+                                  "Deal size by stage (startup, scale-up, mature; last unused).")
+    screen_noise: float = p(0.5, "1", 0.0, 5.0, "assumption",
+                            "Noise in the signal of firm quality funds screen on (log-sd).")
+    exit_rate: float = p(0.03, "1/quarter", 0.0, 1.0, "assumption",
+                         "Exit (IPO/acquisition) probability of a VC-backed mature firm.")
+    exit_multiple: float = p(0.5, "MU/capability", 0.0, 1e4, "assumption",
+                             "Exit proceeds per unit of the firm's capability.")
+    fund_life: int = p(40, "quarters", 4, 200, "assumption (10-year VC funds)",
+                       "Length of a fund vintage; then the next fund is raised.")
+    fund_growth_elast: float = p(1.0, "1", 0.0, 3.0, "assumption",
+                                 "Elasticity of next fund size to the vintage's multiple.")
+    fund_max_growth: float = p(3.0, "multiplier", 1.0, 100.0, "assumption",
+                               "Cap on next fund size relative to the current one.")
+    guidance_leverage: float = p(3.0, "MU private/MU public", 0.0, 20.0, "assumption (guidance "
+                                 "funds target 1:3-1:5 leverage)",
+                                 "Private money levered per unit of guidance-fund money.")
+    # --- talent migration ---------------------------------------------------------
+    p_search: float = p(0.05, "1/quarter", 0.0, 1.0, "assumption",
+                        "Share of talent that considers moving each quarter.")
+    beta_wage: float = p(2.0, "utility/log wage", 0.0, 20.0, "assumption", "Wage weight.")
+    beta_opportunity: float = p(0.5, "utility/log jobs", 0.0, 20.0, "assumption",
+                                "Weight of career opportunity (firms and peers).")
+    beta_amenity: float = p(1.0, "utility/unit", 0.0, 20.0, "assumption", "Amenity weight.")
+    beta_culture: float = p(1.0, "utility/unit", 0.0, 20.0, "assumption", "Culture weight.")
+    beta_cost: float = p(1.0, "utility/log cost", 0.0, 20.0, "assumption", "Cost-of-living weight.")
+    beta_subsidy: float = p(1.0, "utility/MU-quarter", 0.0, 20.0, "assumption",
+                            "Weight of the talent subsidy (per quarter of wage).")
+    beta_distance: float = p(0.5, "utility/100 km", 0.0, 20.0, "assumption",
+                             "Distance disutility of moving.")
+    beta_barrier: float = p(1.0, "utility", 0.0, 20.0, "assumption",
+                            "Disutility of crossing a provincial border (hukou etc.).")
+    beta_stay: float = p(3.0, "utility", 0.0, 50.0, "assumption",
+                         "Utility of staying put (moving costs, ties).")
+
+    def _check_cross(self) -> None:
+        if self.mature_capability < self.scaleup_capability:
+            raise ParamError("mature_capability", self.mature_capability,
+                             f"must be >= scaleup_capability ({self.scaleup_capability})")
+
+
+#: Budget-share fields of :class:`Policy`; their sum must not exceed 1.
+BUDGET_SHARES: tuple[str, ...] = (
+    "share_rd_subsidy", "share_talent", "share_guidance", "share_credit", "share_platform",
+    "share_basic_research", "share_ip", "share_culture", "share_procurement",
+    "share_intermediary", "share_lead",
+)
+
+
+@dataclass(frozen=True)
+class Policy(_Validated):
+    """A city government's policy settings (one per city; scenarios override them)."""
+
+    share_rd_subsidy: float = p(0.2, "share of budget", 0.0, 1.0, "assumption",
+                                "Budget share reimbursing firms' R&D.")
+    share_talent: float = p(0.1, "share of budget", 0.0, 1.0, "assumption",
+                            "Budget share for talent attraction (settlement, housing).")
+    share_guidance: float = p(0.1, "share of budget", 0.0, 1.0, "assumption",
+                              "Budget share put into the city's guidance fund.")
+    share_credit: float = p(0.05, "share of budget", 0.0, 1.0, "assumption",
+                            "Budget share lent to tech SMEs at low interest.")
+    share_platform: float = p(0.2, "share of budget", 0.0, 1.0, "assumption",
+                              "Budget share building labs, incubators, open platforms.")
+    share_basic_research: float = p(0.15, "share of budget", 0.0, 1.0, "assumption",
+                                    "Budget share funding basic research.")
+    share_ip: float = p(0.05, "share of budget", 0.0, 1.0, "assumption",
+                        "Budget share for IP protection.")
+    share_culture: float = p(0.05, "share of budget", 0.0, 1.0, "assumption",
+                             "Budget share building innovation culture.")
+    share_procurement: float = p(0.05, "share of budget", 0.0, 1.0, "assumption",
+                                 "Budget share of public procurement of innovative products.")
+    share_intermediary: float = p(0.05, "share of budget", 0.0, 1.0, "assumption",
+                                  "Budget share for technology intermediaries.")
+    share_lead: float = p(0.0, "share of budget", 0.0, 1.0, "assumption",
+                          "Budget share invested in platforms of the lead-target cities.")
+    lead_targets: str = p("", "city names", None, None, "assumption",
+                          "Comma-separated cities this city invests in ('core leads').")
+    tax_relief: float = p(0.0, "share of tax", 0.0, 1.0, "assumption",
+                          "Share of profit tax waived for firms with R&D.")
+    angel_risk_share: float = p(0.0, "share of loss", 0.0, 1.0, "assumption",
+                                "Share of VC losses on failed startups reimbursed by government.")
+    entry_ease: float = p(0.0, "1", 0.0, 5.0, "assumption",
+                          "Lowered entry thresholds: relative increase of startup founding.")
+    joint_centres: float = p(0.0, "1", 0.0, 5.0, "assumption",
+                             "University-industry joint centres: share of platform knowledge "
+                             "firms absorb directly as capability.")
+    intermediary_efficiency: float = p(0.002, "coverage/MU", 0.0, 1.0, "assumption",
+                                       "Intermediary coverage bought per MU spent.")
+    platform_sharing: float = p(0.0, "share", 0.0, 1.0, "assumption",
+                                "Share of the city's platforms open to other cities (cooperation).")
+    corridor_active: bool = p(False, "flag", None, None, "assumption",
+                              "Corridor on: corridor cities' mutual distances shrink.")
+    budget_multiplier: float = p(1.0, "multiplier", 0.0, 20.0, "assumption",
+                                 "Scales the city's innovation budget (a government push).")
+    vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
+                               "Financial synergy: share of the cross-province VC barrier removed "
+                               "for funds based in this city.")
+
+    def _check_cross(self) -> None:
+        total = sum(getattr(self, k) for k in BUDGET_SHARES)
+        if total > 1.0 + 1e-9:
+            raise ParamError("share_*", round(total, 6),
+                             f"budget shares ({', '.join(BUDGET_SHARES)}) must sum to <= 1")
+
+
+def param_table(cls: type = Params) -> list[dict[str, Any]]:
+    """Rows (name, default, unit, lo, hi, source, doc) for docs and sensitivity specs."""
+    return [
+        {"name": f.name, "default": f.default, **{k: v for k, v in f.metadata.items()
+                                                  if k != "kind"}}
+        for f in fields(cls)
+    ]
