@@ -213,7 +213,7 @@ class Government(FixedAgent):
     def policy(self) -> dict[str, Any]:
         """This city's policy settings in force now."""
         return {k: v[self.city].item() if hasattr(v[self.city], "item") else v[self.city]
-                for k, v in self.model.policy.items()}
+                for k, v in self.model.policy.items() if not k.startswith("_")}
 
     @property
     def budget(self) -> float:
@@ -282,3 +282,80 @@ class TalentView(_RowView):
     """One talent agent, for notebooks: ``model.talent(i).city``."""
 
     _pool_name = "talent"
+
+
+#: Per-step city-level tallies kept in ``World.tick`` (reset at the start of each step).
+TICK_KEYS: tuple[str, ...] = (
+    "innovations", "innov_value", "external_value", "collab_cross", "collab_value_cross",
+    "rd_spent", "rd_subsidy", "vc_invested", "vc_cross_province", "vc_deals", "exits",
+    "talent_in", "talent_out", "talent_subsidy_paid", "founded", "failed", "relocated_in",
+    "relocated_out", "shared_knowledge", "support_spending", "loans", "procurement",
+)
+
+
+@dataclass
+class World:
+    """All state of one model run; the submodels read and update it.
+
+    Attributes
+    ----------
+    geo : Geography
+    params : Params
+    policy : dict of str to ndarray, shape (N,) each
+        The policy settings in force this step, one entry per city.
+    city : CityState
+    firms, talent, funds : pools
+    flows : dict of str to ndarray, shape (N, N)
+        Cumulative flows over the run, ``flows[k][i, j]`` from city ``i`` to city ``j``:
+        ``talent`` (agents), ``capital`` (MU of VC), ``knowledge`` (knowledge units),
+        ``collaboration`` (co-invented innovations, symmetric).
+    tick : dict of str to ndarray, shape (N,)
+        This step's tallies per city (see :data:`TICK_KEYS`).
+    step : int
+        Steps completed.
+    scale : float
+        MU per (100 million CNY per year) of GDP: the sample scale set at initialisation.
+    k_ref : float
+        Reference knowledge level (mean at the start) that makes knowledge unit-free.
+    """
+
+    geo: Any
+    params: Any
+    policy: dict[str, np.ndarray]
+    city: CityState
+    firms: FirmPool
+    talent: TalentPool
+    funds: FundPool
+    flows: dict[str, np.ndarray]
+    tick: dict[str, np.ndarray]
+    step: int
+    scale: float
+    k_ref: float
+    guidance_fund: np.ndarray | None = None   # (N,) fund id of each city's guidance fund
+    spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
+    spill_key: tuple | None = None            # policy state the cached kernel was built for
+
+    @property
+    def year(self) -> float:
+        """Calendar time of the current step (start year + step / 4)."""
+        return self.params.start_year + self.step / 4.0
+
+    def reset_tick(self) -> None:
+        """Zero this step's tallies."""
+        for v in self.tick.values():
+            v.fill(0.0)
+
+    def talent_count(self) -> np.ndarray:
+        """Talent agents per city, shape (N,)."""
+        return np.bincount(self.talent.view("city"), minlength=self.geo.n)
+
+    def firm_count(self) -> np.ndarray:
+        """Alive firms per city, shape (N,)."""
+        f = self.firms
+        return np.bincount(f.view("city")[f.view("alive")], minlength=self.geo.n)
+
+    def sync_staff(self) -> None:
+        """Recompute every firm's ``staff`` from the talent's ``employer`` column."""
+        emp = self.talent.view("employer")
+        staff = np.bincount(emp[emp >= 0], minlength=self.firms.n)
+        self.firms.view("staff")[:] = staff

@@ -130,6 +130,13 @@ class Params(_Validated):
     n_funds: int = p(200, "agents", 0, 100_000, "assumption",
                      "Private venture-capital funds at the start.")
     start_year: int = p(2001, "year", 1950, 2100, "assumption", "Calendar year of step 0.")
+    init_knowledge_elasticity: float = p(1.2, "1", 0.0, 3.0, "assumption",
+                                         "Initial knowledge stock ~ (GDP / mean GDP)^this.")
+    init_vc_elasticity: float = p(1.5, "1", 0.0, 3.0, "assumption",
+                                  "Initial VC funds are homed with probability ~ GDP^this.")
+    init_platforms: float = p(10.0, "platforms", 0.0, 1e5, "assumption (Shanghai had 22, "
+                              "Shenzhen 18, Chengdu 9 high-level open platforms)",
+                              "Platforms of a city with the mean GDP at the start (~ GDP).")
     talent_output_share: float = p(0.05, "share", 1e-4, 1.0, "assumption",
                                    "Share of city GDP paid as wages to the innovative workforce; "
                                    "sets the sample scale MU per 100m CNY of GDP.")
@@ -153,7 +160,7 @@ class Params(_Validated):
                              "Cost of one unit of research infrastructure (lab, incubator).")
     platform_depreciation: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",
                                      "Share of infrastructure lost per quarter.")
-    platform_knowledge: float = p(5.0, "knowledge/platform/quarter", 0.0, 1e4, "assumption",
+    platform_knowledge: float = p(0.5, "knowledge/platform/quarter", 0.0, 1e4, "assumption",
                                   "Knowledge produced by one platform per quarter.")
     basic_research_productivity: float = p(0.01, "knowledge/MU", 0.0, 10.0, "assumption",
                                            "Knowledge created per MU of basic-research funding.")
@@ -187,6 +194,8 @@ class Params(_Validated):
     # --- innovation ---------------------------------------------------------------
     rd_intensity: tuple[float, ...] = p((0.08, 0.02, 0.015, 0.04), "share of revenue", 0.0, 0.5,
                                         "assumption (R&D/revenue by sector)", "Firm R&D intensity.")
+    rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
+                              "Largest share of a firm's R&D the subsidy pool reimburses.")
     innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0, "calibrated",
                           "Poisson rate of innovation of a firm with unit inputs.")
     elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")

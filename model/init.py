@@ -1,0 +1,114 @@
+"""Building the initial state from parameters and geography (docs/ODD.md section 5).
+
+* Sample scale: one MU is a talent agent's quarterly base wage, and the innovative
+  workforce earns ``talent_output_share`` of GDP, so
+  ``scale = 4 * n_talent / (talent_output_share * sum(GDP))`` MU per 100m CNY/yr.
+* Talent: allocated to cities in proportion to GDP (multinomial); skill
+  ``LogNormal(-0.08, 0.4)`` (mean 1).
+* Firms: allocated in proportion to talent; sector = city's industry type with
+  probability 0.6, else uniform; stages 70% startup, 20% scale-up, 10% mature with
+  capability uniform within the stage's range (mature: ``mature_capability * (1 + Exp(1))``);
+  cash = two quarters of the stage's target staff cost. Then one labour-market round
+  staffs them (``hire``).
+* Knowledge: ``K_i = 100 * (GDP_i / mean GDP)^init_knowledge_elasticity``; ``k_ref`` is
+  the mean of ``K``. Innovation index: 0 (it emerges). Platforms:
+  ``init_platforms * GDP_i / mean GDP``.
+* Culture and IP protection: ``0.5 * (y_i / mean y)^0.3`` clipped to [0.05, 0.95],
+  ``y`` = GDP per head.
+* Funds: ``n_funds`` private funds homed with probability ~ ``GDP^init_vc_elasticity``;
+  size ``fund_size * LogNormal(-0.5, 1)``; 60% prefer startups; vintages staggered over
+  one fund life. One guidance fund (empty) per city.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.entities import (
+    TICK_KEYS, CityState, FirmPool, FundPool, TalentPool, World,
+)
+from model.geography import Geography
+from model.params import SECTORS, Params
+from model.submodels.grow import compute_rent, compute_wage
+
+__all__ = ["build_world"]
+
+SKILL_SIGMA = 0.4
+INIT_STAGE_SHARES = (0.7, 0.2, 0.1)
+
+
+def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
+                rng: np.random.Generator) -> World:
+    """Create the initial :class:`World` (no step taken)."""
+    n, prm = geo.n, params
+    gdp = geo.gdp.astype(float).copy()
+    scale = 4.0 * prm.n_talent / (prm.talent_output_share * gdp.sum())
+    rel_gdp = gdp / gdp.mean()
+    knowledge = 100.0 * rel_gdp ** prm.init_knowledge_elasticity
+    y = gdp / geo.population
+    level0 = np.clip(0.5 * (y / y.mean()) ** 0.3, 0.05, 0.95)
+
+    # talent
+    talent = TalentPool(prm.n_talent)
+    t_city = np.repeat(np.arange(n), rng.multinomial(prm.n_talent, gdp / gdp.sum()))
+    skill = rng.lognormal(-0.5 * SKILL_SIGMA ** 2, SKILL_SIGMA, size=prm.n_talent)
+    talent.add(prm.n_talent, city=t_city, skill=skill)
+    t_count = np.bincount(t_city, minlength=n).astype(float)
+
+    # firms
+    firms = FirmPool(max(2 * prm.n_firms, 16))
+    f_city = np.repeat(np.arange(n), rng.multinomial(prm.n_firms, t_count / t_count.sum()))
+    k = prm.n_firms
+    home = rng.random(k) < 0.6
+    sector = np.where(home, geo.industry[f_city], rng.integers(0, len(SECTORS), size=k))
+    stage = rng.choice(3, size=k, p=INIT_STAGE_SHARES)
+    lo = np.array([0.0, prm.scaleup_capability, prm.mature_capability])[stage]
+    hi = np.array([prm.scaleup_capability, prm.mature_capability, prm.mature_capability])[stage]
+    capability = np.where(stage == 2, prm.mature_capability * (1.0 + rng.exponential(1.0, k)),
+                          lo + (hi - lo) * rng.random(k))
+    target = np.asarray(prm.target_staff)[stage]
+    wage = compute_wage(gdp, geo.population, prm.wage_elasticity)
+    rent = compute_rent(t_count, gdp, geo.population, prm.rent_base, prm.congestion_elasticity)
+    cash = 2.0 * target * (wage + rent)[f_city]
+    born = -rng.integers(1, 40, size=k)
+    firms.add(k, city=f_city, sector=sector, stage=stage, capability=capability, cash=cash,
+              born=born)
+
+    # funds: private, then one guidance fund per city
+    funds = FundPool(prm.n_funds + n)
+    if prm.n_funds:
+        w = gdp ** prm.init_vc_elasticity
+        f_home = rng.choice(n, size=prm.n_funds, p=w / w.sum())
+        size = prm.fund_size * rng.lognormal(-0.5, 1.0, size=prm.n_funds)
+        funds.add(prm.n_funds, home=f_home, stage_pref=(rng.random(prm.n_funds) >= 0.6),
+                  capital=size, committed=size, raised=size,
+                  vintage_start=-rng.integers(0, prm.fund_life, size=prm.n_funds))
+    gids = funds.add(n, home=np.arange(n), guidance=True, stage_pref=0)
+
+    zeros = np.zeros(n)
+    city = CityState(
+        province=geo.province.copy(), population=geo.population.astype(float).copy(),
+        industry=geo.industry.copy(), amenity=geo.amenity.astype(float).copy(),
+        corridor=geo.corridor.copy(), gdp=gdp, knowledge=knowledge, index=zeros.copy(),
+        platforms=prm.init_platforms * rel_gdp, culture=level0.copy(), culture0=level0.copy(),
+        ip=level0.copy(), ip0=level0.copy(), intermediary=zeros.copy(), wage=wage, rent=rent,
+        talent_offer=zeros.copy(), budget=zeros.copy(), talent_pool=zeros.copy(),
+        credit_pool=zeros.copy(), rd_pool=zeros.copy(), procurement_pool=zeros.copy(),
+        revenue=zeros.copy(), spent=zeros.copy(), collab=np.zeros((n, n)),
+        external=zeros.copy(), absorb=zeros.copy(), rank=np.arange(n),
+        tier=np.full(n, 2, dtype=np.int8),
+    )
+    world = World(
+        geo=geo, params=prm, policy=policy, city=city, firms=firms, talent=talent, funds=funds,
+        flows={k: np.zeros((n, n)) for k in ("talent", "capital", "knowledge", "collaboration")},
+        tick={k: np.zeros(n) for k in TICK_KEYS}, step=0, scale=scale,
+        k_ref=float(knowledge.mean()), guidance_fund=gids,
+    )
+    from model.submodels.hire import hire
+
+    hire(world, rng)
+    # a first staffing round at full speed: the start is a going economy, not an empty one
+    for _ in range(3):
+        hire(world, rng)
+    world.reset_tick()
+    return world

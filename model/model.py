@@ -1,0 +1,316 @@
+"""InnovationModel: the Mesa model whose ``step()`` is the ODD process overview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from model import observe
+from model.entities import FirmView, Government, TalentView, VentureFund
+from model.geography import build_space
+from model.init import build_world
+from model.scenario import Scenario, load_scenario
+from model.submodels.found import found
+from model.submodels.govern import govern
+from model.submodels.grow import grow
+from model.submodels.hire import hire
+from model.submodels.innovate import innovate
+from model.submodels.invest import invest
+from model.submodels.migrate import migrate
+from model.submodels.operate import operate
+from model.submodels.relocate import relocate
+from model.submodels.spill import spill
+
+__all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS"]
+
+#: Columns of the per-city output table (one row per step and city).
+CITY_COLUMNS = (
+    "step", "year", "city", "province", "index", "tier", "rank", "knowledge", "external",
+    "talent", "firms", "vc_invested", "innovations", "innov_value", "gdp", "wage", "rent",
+    "platforms", "culture", "ip", "talent_in", "talent_out", "founded", "failed",
+    "local_moran", "lisa",
+)
+#: Columns of the per-step regional output table.
+REGION_COLUMNS = (
+    "step", "year", "mean_index", "cv", "gini", "theil", "theil_between", "theil_within",
+    "morans_i", "tier_1", "tier_2", "tier_3", "tier_4", "spillover_share", "collab_index",
+    "talent_migration", "talent_cross_province", "vc_invested", "vc_cross_province",
+    "innovations", "firms_alive", "founded", "failed", "exits",
+    *observe.COLLAB_INDICATORS,
+)
+
+
+class InnovationModel(mesa.Model):
+    """City innovation systems on a grid or a real map.
+
+    Parameters
+    ----------
+    scenario : Scenario or path, optional
+        Defaults to ``scenarios/yrd_baseline.toml``.
+    seed : int, optional
+        Root seed; defaults to the scenario's ``run.seed``. The model's one numpy
+        Generator (``self.rng``) is built from it and passed to every submodel.
+    collect_agents : bool
+        Also collect per-government rows in the Mesa ``DataCollector`` (small cost).
+
+    Examples
+    --------
+    >>> m = InnovationModel(seed=1)        # doctest: +SKIP
+    >>> m.step(); m.city_view("Hefei")     # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: Scenario | str | None = None, seed: int | None = None,
+                 collect_agents: bool = True):
+        if scenario is None:
+            scenario = "yrd_baseline.toml"
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        self.config = scenario
+        self.seed = int(scenario.seed if seed is None else seed)
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(self.seed)))
+        self.geo = scenario.geography
+        self.params = scenario.params
+        self._active_rules: tuple[int, ...] | None = None
+        self.policy, self._active_rules = scenario.policy_at(self.params.start_year)
+        self.world = build_world(self.params, self.geo, self.policy, self.rng)
+        self.space, cells = build_space(self.geo, self.random)
+        self.governments = [Government(self, i, cells[i]) for i in range(self.geo.n)]
+        self.fund_agents = [VentureFund(self, i) for i in range(self.world.funds.n)]
+        self.adjacency = observe.neighbour_matrix(self.geo)
+        self._city_rows: list[dict[str, np.ndarray]] = []
+        self._region_rows: list[dict[str, float]] = []
+        self._tracked: dict[str, list[int]] = {"firm": [], "talent": []}
+        self._history: list[dict[str, Any]] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"mean_index": lambda m: float(m.city.index.mean()),
+                             "cv": lambda m: observe.cv(m.city.index),
+                             "tier_1": lambda m: int((m.city.tier == 1).sum()),
+                             "tier_2": lambda m: int((m.city.tier == 2).sum())},
+            agenttype_reporters=({Government: {"index": lambda g: float(g.model.city.index[g.city]),
+                                               "tier": lambda g: int(g.model.city.tier[g.city])}}
+                                 if collect_agents else None),
+        )
+        self._observe()
+
+    # ---------------------------------------------------------------- accessors
+    @property
+    def city(self):
+        """The city state arrays (``CityState``)."""
+        return self.world.city
+
+    @property
+    def firms(self):
+        """The firm pool (struct of arrays)."""
+        return self.world.firms
+
+    @property
+    def talent(self):
+        """The talent pool (struct of arrays)."""
+        return self.world.talent
+
+    @property
+    def funds(self):
+        """The fund pool (struct of arrays)."""
+        return self.world.funds
+
+    @property
+    def year(self) -> float:
+        """Calendar time of the current state."""
+        return self.world.year
+
+    def firm(self, i: int) -> FirmView:
+        """One firm as a view (``model.firm(3).cash``)."""
+        return FirmView(self.world, i)
+
+    def talent_agent(self, i: int) -> TalentView:
+        """One talent agent as a view."""
+        return TalentView(self.world, i)
+
+    def city_view(self, name: str) -> dict[str, Any]:
+        """All state of one city, by name."""
+        i = self.geo.index(name)
+        c = self.city
+        out = {k: getattr(c, k)[i].item() for k in (
+            "index", "tier", "rank", "knowledge", "external", "gdp", "wage", "rent", "platforms",
+            "culture", "ip", "intermediary", "budget", "talent_offer")}
+        out.update(name=name, province=self.geo.provinces[self.geo.province[i]],
+                   talent=int((self.talent.view("city") == i).sum()),
+                   firms=int(self.world.firm_count()[i]), policy=self.governments[i].policy)
+        return out
+
+    def track(self, firms: list[int] = (), talent: list[int] = ()) -> None:
+        """Record the full row of these firms and talent agents at every following step."""
+        self._tracked["firm"].extend(int(i) for i in firms)
+        self._tracked["talent"].extend(int(i) for i in talent)
+        self._record_tracked()
+
+    def history(self, kind: str, i: int) -> pd.DataFrame:
+        """The recorded history of a tracked ``"firm"`` or ``"talent"`` agent."""
+        rows = [r for r in self._history if r["kind"] == kind and r["id"] == i]
+        if not rows:
+            raise KeyError(f"{kind} {i} is not tracked; call model.track({kind}s=[{i}]) first")
+        return pd.DataFrame(rows).drop(columns="kind").set_index("step")
+
+    # ---------------------------------------------------------------- dynamics
+    def step(self) -> None:
+        """One quarter: the ODD process overview, in this order.
+
+        1. ``govern``: budgets are raised and spent first, so this quarter's subsidies,
+           platforms and guidance money act this quarter.
+        2. ``spill``: external knowledge is computed from last quarter's stocks for all
+           cities at once (a simultaneous update, not a sequential one).
+        3. ``innovate``: firms spend on R&D and innovate with local plus spilled-over
+           knowledge; the index and knowledge stocks update.
+        4. ``operate``: firms book revenue and costs, pay taxes, borrow; firms short of
+           cash fail (after innovating: a last-quarter breakthrough can save a firm only
+           through next quarter's revenue).
+        5. ``invest``: VC funds screen the surviving firms, invest, exit, raise funds.
+        6. ``hire``: firms staff up with the cash they now have.
+        7. ``found``: talent founds startups, more where VC was invested this quarter.
+        8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter).
+        9. ``relocate``: firms under cost pressure move.
+        10. ``grow``: GDP, wages and rents respond to the quarter's innovation and density.
+        Then the step is observed.
+        """
+        self._apply_policy()
+        w, rng = self.world, self.rng
+        w.reset_tick()
+        govern(w, rng)
+        spill(w, rng)
+        innovate(w, rng)
+        operate(w, rng)
+        invest(w, rng)
+        hire(w, rng)
+        found(w, rng, w.tick["vc_invested"])
+        migrate(w, rng)
+        relocate(w, rng, w.tick["vc_invested"])
+        grow(w, rng)
+        w.step += 1
+        self._sync_fund_agents()
+        self._observe()
+
+    def run(self, steps: int | None = None) -> None:
+        """Run ``steps`` quarters (default: the scenario's ``run.steps``)."""
+        for _ in range(self.config.steps if steps is None else steps):
+            self.step()
+
+    def _apply_policy(self) -> None:
+        year = self.world.year
+        active = tuple(k for k, r in enumerate(self.config.rules)
+                       if r.from_year <= year < r.until_year)
+        if active != self._active_rules:
+            self.policy, self._active_rules = self.config.policy_at(year)
+            self.world.policy = self.policy
+
+    def _sync_fund_agents(self) -> None:
+        for i in range(len(self.fund_agents), self.world.funds.n):
+            self.fund_agents.append(VentureFund(self, i))
+
+    # ---------------------------------------------------------------- observation
+    def _observe(self) -> None:
+        w, c, geo = self.world, self.world.city, self.geo
+        c.tier = observe.compute_tiers(c.index)
+        order = np.argsort(-c.index, kind="stable")
+        c.rank = np.empty(geo.n, dtype=np.int64)
+        c.rank[order] = np.arange(geo.n)
+        lm, lab = observe.local_moran(c.index, self.adjacency)
+        tick = w.tick
+        self._city_rows.append({
+            "index": c.index.copy(), "tier": c.tier.copy(), "rank": c.rank + 1,
+            "knowledge": c.knowledge.copy(), "external": c.external.copy(),
+            "talent": w.talent_count(), "firms": w.firm_count(),
+            "vc_invested": tick["vc_invested"].copy(), "innovations": tick["innovations"].copy(),
+            "innov_value": tick["innov_value"].copy(), "gdp": c.gdp.copy(), "wage": c.wage.copy(),
+            "rent": c.rent.copy(), "platforms": c.platforms.copy(), "culture": c.culture.copy(),
+            "ip": c.ip.copy(), "talent_in": tick["talent_in"].copy(),
+            "talent_out": tick["talent_out"].copy(), "founded": tick["founded"].copy(),
+            "failed": tick["failed"].copy(), "local_moran": lm, "lisa": lab,
+        })
+        t, tb, tw = observe.theil(c.index, geo.province)
+        val = tick["innov_value"].sum()
+        counts = np.bincount(c.tier, minlength=5)
+        fl = w.flows
+        cross_prov = geo.province[:, None] != geo.province[None, :]
+        self._region_rows.append({
+            "mean_index": float(c.index.mean()), "cv": observe.cv(c.index),
+            "gini": observe.gini(c.index), "theil": t, "theil_between": tb, "theil_within": tw,
+            "morans_i": observe.morans_i(c.index, self.adjacency),
+            "tier_1": int(counts[1]), "tier_2": int(counts[2]), "tier_3": int(counts[3]),
+            "tier_4": int(counts[4]),
+            "spillover_share": float(tick["external_value"].sum() / val) if val > 0 else 0.0,
+            "talent_migration": float(tick["talent_in"].sum()),
+            "_talent_flow_total": float(fl["talent"][cross_prov].sum()),
+            "vc_invested": float(tick["vc_invested"].sum()),
+            "vc_cross_province": float(tick["vc_cross_province"].sum()),
+            "innovations": float(tick["innovations"].sum()),
+            "firms_alive": int(w.firms.view("alive").sum()),
+            "founded": float(tick["founded"].sum()), "failed": float(tick["failed"].sum()),
+            "exits": float(tick["exits"].sum()),
+            "ind_achievement_sharing": float(tick["collab_value_cross"].sum()),
+            "ind_resource_sharing": float(tick["shared_knowledge"].sum()
+                                          + _cross_province_knowledge(self)),
+            "ind_innovation_cooperation": float(tick["collab_cross"].sum()),
+            "ind_industrial_linkage": float(tick["vc_cross_province"].sum()
+                                            + tick["relocated_in"].sum()),
+            "ind_environmental_support": float(tick["support_spending"].sum()),
+        })
+        self._record_tracked()
+        self.datacollector.collect(self)
+
+    def _record_tracked(self) -> None:
+        for kind, ids in self._tracked.items():
+            view = FirmView if kind == "firm" else TalentView
+            for i in ids:
+                if any(r["kind"] == kind and r["id"] == i and r["step"] == self.world.step
+                       for r in self._history[-len(ids) - 1:]):
+                    continue
+                row = view(self.world, i).as_dict()
+                row.update(kind=kind, step=self.world.step, year=self.world.year)
+                self._history.append(row)
+
+    # ---------------------------------------------------------------- output tables
+    def cities_frame(self) -> pd.DataFrame:
+        """One row per recorded step and city (the ``cities.csv`` contract)."""
+        n = self.geo.n
+        k = len(self._city_rows)
+        steps = np.repeat(np.arange(k), n)
+        cols: dict[str, Any] = {
+            "step": steps, "year": self.params.start_year + steps / 4.0,
+            "city": np.tile(np.array(self.geo.cities, dtype=object), k),
+            "province": np.tile(np.array(self.geo.provinces, dtype=object)[self.geo.province], k),
+        }
+        for name in CITY_COLUMNS[4:]:
+            cols[name] = np.concatenate([r[name] for r in self._city_rows])
+        df = pd.DataFrame(cols)
+        df.insert(0, "seed", self.seed)
+        return df
+
+    def region_frame(self) -> pd.DataFrame:
+        """One row per recorded step (the ``region.csv`` contract)."""
+        df = pd.DataFrame(self._region_rows)
+        df.insert(0, "step", np.arange(len(df)))
+        df.insert(1, "year", self.params.start_year + df["step"] / 4.0)
+        cum = df.pop("_talent_flow_total")
+        df["talent_cross_province"] = cum.diff().fillna(0.0)
+        df["collab_index"] = observe.collab_index(df, base_year=2011)
+        df.insert(0, "seed", self.seed)
+        return df[["seed", *REGION_COLUMNS]]
+
+    def flows_frames(self) -> dict[str, pd.DataFrame]:
+        """Cumulative city-by-city flow matrices (rows: from, columns: to)."""
+        names = list(self.geo.cities)
+        return {k: pd.DataFrame(v, index=pd.Index(names, name="from"), columns=names)
+                for k, v in self.world.flows.items()}
+
+
+def _cross_province_knowledge(model: InnovationModel) -> float:
+    """Knowledge spilled across province borders this step (from the last spill)."""
+    c, geo = model.city, model.geo
+    if model.world.spill_weights is None:
+        return 0.0
+    cross = geo.province[:, None] != geo.province[None, :]
+    w = model.world.spill_weights * cross
+    return float(model.params.spill_rate * c.absorb @ (w @ c.knowledge))

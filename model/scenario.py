@@ -1,0 +1,288 @@
+"""Scenarios are data: TOML files of overrides on a base, validated with clear errors.
+
+A scenario file has these parts (all optional; see scenarios/README.md)::
+
+    base = "yrd_baseline.toml"     # inherit from another file (path relative to this one)
+    description = "one line"
+
+    [run]                          # run settings, apart from the model's parameters
+    steps = 84                     # quarters
+    seed = 20010101                # root seed
+
+    [geography]                    # kind = "yrd" | "grid" (+ grid settings)
+    kind = "yrd"
+
+    [params]                       # overrides of model.params.Params
+    n_talent = 20000
+
+    [policy]                       # overrides of model.params.Policy for every city
+    share_platform = 0.25
+
+    [[rule]]                       # policy overrides for some cities, from a year on
+    cities = ["Hefei"]             # and/or provinces = [...], corridor = true
+    from_year = 2010               # default: always; until_year also possible
+    share_guidance = 0.3
+
+Inheritance merges tables key by key (the child wins) and appends the child's rules to
+the base's. Every error is a :class:`ScenarioError` naming the file, the key, the value
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model import geography as geography_mod
+from model.params import ParamError, Params, Policy
+
+__all__ = ["Scenario", "ScenarioError", "Rule", "load_scenario", "scenario_from_dict",
+           "SCENARIO_DIR"]
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule"}
+RUN_KEYS = {"steps": (int, 1, 10_000), "seed": (int, 0, 2**63 - 1)}
+RULE_SELECTORS = {"cities", "provinces", "corridor", "from_year", "until_year"}
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: names the file, key, value and what is allowed."""
+
+    def __init__(self, file: str, key: str, value: Any, allowed: str):
+        self.file, self.key, self.value, self.allowed = file, key, value, allowed
+        super().__init__(f"{file}: {key} = {value!r}: {allowed}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Policy overrides for a set of cities during ``[from_year, until_year)``."""
+
+    cities: tuple[int, ...]
+    from_year: float
+    until_year: float
+    overrides: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario: parameters, geography, default policy and rules, run settings."""
+
+    name: str
+    file: str
+    description: str
+    params: Params
+    geography: Any
+    policy: Policy
+    rules: tuple[Rule, ...]
+    steps: int
+    seed: int
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def policy_at(self, year: float) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+        """Per-city policy arrays in force at ``year`` and the indices of active rules."""
+        n = self.geography.n
+        active = tuple(k for k, r in enumerate(self.rules) if r.from_year <= year < r.until_year)
+        per_city = [self.policy] * n
+        for k in active:
+            r = self.rules[k]
+            for i in r.cities:
+                per_city[i] = per_city[i].replace(**r.overrides)
+        arrays: dict[str, np.ndarray] = {}
+        for f in fields(Policy):
+            if f.name == "lead_targets":
+                continue
+            arrays[f.name] = np.array([getattr(p, f.name) for p in per_city])
+        lead = np.zeros((n, n))
+        for i, p in enumerate(per_city):
+            targets = [t.strip() for t in p.lead_targets.split(",") if t.strip()]
+            for t in targets:
+                lead[i, self.geography.index(t)] = 1.0 / len(targets)
+        arrays["_lead_targets"] = lead
+        return arrays, active
+
+    def with_overrides(self, steps: int | None = None, seed: int | None = None,
+                       params: dict[str, Any] | None = None) -> Scenario:
+        """A copy with run settings or parameters replaced (validated)."""
+        from dataclasses import replace
+
+        new = replace(self, steps=self.steps if steps is None else steps,
+                      seed=self.seed if seed is None else seed)
+        if params:
+            try:
+                new = replace(new, params=new.params.replace(**params))
+            except ParamError as e:
+                raise ScenarioError(self.file, f"params.{e.key}", e.value, e.allowed) from None
+        return new
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in child.items():
+        if k == "rule":
+            out["rule"] = list(base.get("rule", [])) + list(v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        elif k != "base":
+            out[k] = v
+    return out
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    file = str(path)
+    if path in seen:
+        raise ScenarioError(file, "base", str(path.name), "inheritance must not loop")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(file, "(file)", str(path), "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(file, "(encoding)", "not UTF-8", "a UTF-8 TOML file") from None
+    for k in data:
+        if k not in TOP_KEYS:
+            raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(TOP_KEYS)}")
+    if "base" in data:
+        if not isinstance(data["base"], str):
+            raise ScenarioError(file, "base", data["base"], "a file name (string)")
+        base = _read((path.parent / data["base"]).resolve(), (*seen, path))
+        data = _merge(base, data)
+    return data
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge and validate a scenario file."""
+    p = Path(path)
+    if not p.exists() and not p.is_absolute() and (SCENARIO_DIR / p).exists():
+        p = SCENARIO_DIR / p
+    p = p.resolve() if p.exists() else p
+    data = _read(p)
+    return scenario_from_dict(data, file=str(path), name=p.stem)
+
+
+def _table(file: str, data: dict, key: str) -> dict:
+    v = data.get(key, {})
+    if not isinstance(v, dict):
+        raise ScenarioError(file, key, v, "a table")
+    return v
+
+
+def scenario_from_dict(data: dict[str, Any], file: str = "<dict>",
+                       name: str = "scenario") -> Scenario:
+    """Validate a merged scenario dictionary (the TOML's content)."""
+    run = _table(file, data, "run")
+    for k, v in run.items():
+        if k not in RUN_KEYS:
+            raise ScenarioError(file, f"run.{k}", v, f"unknown key; allowed: {sorted(RUN_KEYS)}")
+        kind, lo, hi = RUN_KEYS[k]
+        if isinstance(v, bool) or not isinstance(v, kind) or not lo <= v <= hi:
+            raise ScenarioError(file, f"run.{k}", v, f"an integer in [{lo}, {hi}]")
+    try:
+        params = Params().replace(**_table(file, data, "params"))
+    except ParamError as e:
+        raise ScenarioError(file, f"params.{e.key}", e.value, e.allowed) from None
+    geo_spec = _table(file, data, "geography")
+    try:
+        seed = geo_spec.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise geography_mod.GeographyError("geography.seed", seed, "a non-negative integer")
+        spec = {k: v for k, v in geo_spec.items() if k != "seed"}
+        geo = geography_mod.load(spec, np.random.default_rng(seed))
+    except geography_mod.GeographyError as e:
+        raise ScenarioError(file, e.key, e.value, e.allowed) from None
+    try:
+        policy = Policy().replace(**_table(file, data, "policy"))
+        _check_targets(policy, geo)
+    except ParamError as e:
+        raise ScenarioError(file, f"policy.{e.key}", e.value, e.allowed) from None
+    except geography_mod.GeographyError as e:
+        raise ScenarioError(file, "policy.lead_targets", e.value, e.allowed) from None
+    rules = []
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise ScenarioError(file, "rule", raw_rules, "an array of tables [[rule]]")
+    for k, r in enumerate(raw_rules):
+        rules.append(_rule(file, k, r, geo, policy))
+    sc = Scenario(name=name, file=file, description=str(data.get("description", "")),
+                  params=params, geography=geo, policy=policy, rules=tuple(rules),
+                  steps=run.get("steps", 84), seed=run.get("seed", 0), raw=data)
+    # every combination of rules that can be in force must give valid per-city policies
+    years = sorted({params.start_year, *(r.from_year for r in rules), *(r.until_year for r in rules
+                                                                         if r.until_year < 1e9)})
+    for y in years:
+        try:
+            sc.policy_at(y)
+        except ParamError as e:
+            raise ScenarioError(file, f"rule (in force in {y:g}): {e.key}", e.value,
+                                e.allowed) from None
+    return sc
+
+
+def _check_targets(policy: Policy, geo) -> None:
+    for t in policy.lead_targets.split(","):
+        if t.strip():
+            geo.index(t.strip())
+
+
+def _rule(file: str, k: int, r: Any, geo, policy: Policy) -> Rule:
+    where = f"rule[{k}]"
+    if not isinstance(r, dict):
+        raise ScenarioError(file, where, r, "a table")
+    policy_keys = {f.name for f in fields(Policy)}
+    for key in r:
+        if key not in RULE_SELECTORS and key not in policy_keys:
+            raise ScenarioError(file, f"{where}.{key}", r[key],
+                                f"unknown key; allowed: selectors {sorted(RULE_SELECTORS)} "
+                                f"or policy keys {sorted(policy_keys)}")
+    idx: set[int] = set()
+    selected = False
+    if "cities" in r:
+        selected = True
+        if not isinstance(r["cities"], list):
+            raise ScenarioError(file, f"{where}.cities", r["cities"], "a list of city names")
+        for c in r["cities"]:
+            if not isinstance(c, str) or c not in geo.cities:
+                raise ScenarioError(file, f"{where}.cities", c,
+                                    f"a city of {geo.name}: {', '.join(geo.cities)}")
+            idx.add(geo.cities.index(c))
+    if "provinces" in r:
+        selected = True
+        if not isinstance(r["provinces"], list):
+            raise ScenarioError(file, f"{where}.provinces", r["provinces"], "a list of provinces")
+        for pv in r["provinces"]:
+            if pv not in geo.provinces:
+                raise ScenarioError(file, f"{where}.provinces", pv,
+                                    f"one of {', '.join(geo.provinces)}")
+            idx.update(np.flatnonzero(geo.province == geo.provinces.index(pv)).tolist())
+    if "corridor" in r:
+        selected = True
+        if not isinstance(r["corridor"], bool):
+            raise ScenarioError(file, f"{where}.corridor", r["corridor"], "true or false")
+        if r["corridor"]:
+            idx.update(np.flatnonzero(geo.corridor).tolist())
+    if not selected:
+        idx = set(range(geo.n))
+    years = {}
+    for key, default in (("from_year", -1e9), ("until_year", 1e9)):
+        v = r.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (key in r and not
+                                                                      1900 <= v <= 2200):
+            raise ScenarioError(file, f"{where}.{key}", v, "a year in [1900, 2200]")
+        years[key] = float(v)
+    if years["until_year"] <= years["from_year"]:
+        raise ScenarioError(file, f"{where}.until_year", r.get("until_year"),
+                            f"a year after from_year ({years['from_year']:g})")
+    overrides = {key: v for key, v in r.items() if key in policy_keys}
+    try:
+        p = policy.replace(**overrides)
+        _check_targets(p, geo)
+    except ParamError as e:
+        raise ScenarioError(file, f"{where}.{e.key}", e.value, e.allowed) from None
+    except geography_mod.GeographyError as e:
+        raise ScenarioError(file, f"{where}.lead_targets", e.value, e.allowed) from None
+    return Rule(cities=tuple(sorted(idx)), from_year=years["from_year"],
+                until_year=years["until_year"], overrides=overrides)

@@ -1,0 +1,167 @@
+"""Submodel ``innovate``: R&D spending, subsidies and stochastic innovation.
+
+Each alive firm ``f`` in city ``c`` spends ``rd_f = min(rd_intensity[sector] * revenue_f,
+max(cash_f, 0))`` on R&D, where ``revenue_f`` is its expected revenue (see ``operate``),
+and is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsidy pool
+(pro rata when the pool is short). It then produces ``n_f ~ Poisson(lambda_f)``
+innovations with
+
+    lambda_f = innov_rate * (1 + rel_intermediary * m_c) * rd_f^elast_rd
+               * S_f^elast_talent * (1 + k_f)^elast_capability
+               * ((K_c + E_c) / k_ref)^elast_knowledge,
+
+``m_c`` the intermediary coverage, ``S_f`` the summed skill of its staff, ``k_f`` its
+capability, ``K_c`` the local knowledge stock and ``E_c`` the external knowledge absorbed
+this step (``spill``). Each innovation has value
+``v = innov_value[sector] * LogNormal(-sigma^2/2, sigma) * (1 - rel_ip_value * (1 - ip_c))``
+(IP protection keeps value from imitation).
+
+With probability ``p_collab`` an innovation is co-invented with a firm in another city
+``j`` drawn with probability proportional to ``W_cj * K_j``; its value is then credited
+half to each city and the pair's collaboration intensity rises by one.
+
+Credited value adds to the city's innovation index (a depreciating stock:
+``I' = (1 - index_depreciation) I + value``) and knowledge stock
+(``K' = (1 - knowledge_depreciation) K + value``, one knowledge unit per MU). The firm's
+capability rises by ``learning_rate * value_f`` plus, where the city runs
+university-industry joint centres, ``joint_centres * platform_knowledge * platforms_c``
+shared over the city's firms. The share of innovation due to external knowledge is the
+counterfactual rate share ``1 - (K_c / (K_c + E_c))^elast_knowledge``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.entities import World
+from model.sampling import prorate, sample_rows
+
+__all__ = ["innovate", "compute_innovation_rate", "compute_innovation_values",
+           "compute_external_share", "compute_expected_revenue"]
+
+
+def compute_expected_revenue(staff: np.ndarray, capability: np.ndarray, productivity: float,
+                             capability_return: float) -> np.ndarray:
+    """Revenue per quarter before procurement: ``staff * productivity * (1 + k)^theta``.
+
+    Example: 10 staff, k = 3, productivity 1.6, theta 0.5 -> 10 * 1.6 * 2 = 32 MU.
+    """
+    return staff * productivity * (1.0 + capability) ** capability_return
+
+
+def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: np.ndarray,
+                            knowledge_in: np.ndarray, intermediary: np.ndarray,
+                            prm) -> np.ndarray:
+    """Poisson rate per firm (all arrays shape (F,); ``knowledge_in = (K_c + E_c) / k_ref``).
+
+    Example: rate 0.02, rd 4, S 4, k 0, knowledge_in 1, no intermediary, elasticities
+    (0.5, 0.5, 0.2, 0.3) -> 0.02 * 2 * 2 * 1 * 1 = 0.08.
+    """
+    return (prm.innov_rate * (1.0 + prm.rel_intermediary * intermediary)
+            * rd ** prm.elast_rd * skill_sum ** prm.elast_talent
+            * (1.0 + capability) ** prm.elast_capability
+            * knowledge_in ** prm.elast_knowledge)
+
+
+def compute_innovation_values(counts: np.ndarray, mean_value: np.ndarray, ip: np.ndarray,
+                              prm, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one value per innovation.
+
+    Parameters
+    ----------
+    counts : (F,) innovations per firm; mean_value, ip : (F,) per firm.
+
+    Returns
+    -------
+    owner : (n,) firm position (into the F arrays) of each innovation.
+    value : (n,) MU, lognormal with mean ``mean_value * (1 - rel_ip_value * (1 - ip))``.
+    """
+    owner = np.repeat(np.arange(len(counts)), counts)
+    s = prm.innov_value_sigma
+    noise = rng.lognormal(-0.5 * s * s, s, size=len(owner))
+    keep = 1.0 - prm.rel_ip_value * (1.0 - ip[owner])
+    return owner, mean_value[owner] * keep * noise
+
+
+def compute_external_share(knowledge: np.ndarray, external: np.ndarray,
+                           elast: float) -> np.ndarray:
+    """Counterfactual share of the innovation rate due to external knowledge.
+
+    ``1 - (K / (K + E))^elast``. Example: K = E, elast 0.5 -> 1 - 0.5^0.5 = 0.2929.
+    """
+    tot = knowledge + external
+    ratio = np.divide(knowledge, tot, out=np.ones_like(tot), where=tot > 0)
+    return 1.0 - ratio ** elast
+
+
+def innovate(world: World, rng: np.random.Generator) -> None:
+    """R&D, subsidies, innovation draws, collaboration, and the index/knowledge update."""
+    c, f, t, prm, n = world.city, world.firms, world.talent, world.params, world.geo.n
+    alive = np.flatnonzero(f.view("alive"))
+    city = f.city[alive]
+    sector = f.sector[alive]
+    cap = f.capability[alive]
+    staff = f.staff[alive].astype(float)
+    revenue = compute_expected_revenue(staff, cap, prm.productivity, prm.capability_return)
+    rd_int = np.asarray(prm.rd_intensity)[sector]
+    rd = np.minimum(rd_int * revenue, np.maximum(f.cash[alive], 0.0))
+    subsidy = prorate(prm.rd_subsidy_max * rd, city, c.rd_pool)
+    paid = np.bincount(city, weights=subsidy, minlength=n)
+    c.rd_pool -= paid
+    c.spent += paid
+    f.cash[alive] += subsidy - rd
+    f.rd[alive] = rd
+    world.tick["rd_spent"] += np.bincount(city, weights=rd, minlength=n)
+    world.tick["rd_subsidy"] += paid
+    # staff skill per firm
+    emp = t.view("employer")
+    employed = emp >= 0
+    skill_sum = np.bincount(emp[employed], weights=t.view("skill")[employed],
+                            minlength=f.n)[alive]
+    k_in = (c.knowledge + c.external) / world.k_ref
+    lam = compute_innovation_rate(rd, skill_sum, cap, k_in[city], c.intermediary[city], prm)
+    counts = rng.poisson(lam)
+    owner, value = compute_innovation_values(
+        counts, np.asarray(prm.innov_value)[sector], c.ip[city], prm, rng)
+    value_f = np.bincount(owner, weights=value, minlength=len(alive))
+    # co-invention across cities
+    credit_city = city[owner]
+    credit = value.copy()
+    partner = np.full(len(owner), -1)
+    if n > 1 and prm.p_collab > 0 and len(owner):
+        is_co = rng.random(len(owner)) < prm.p_collab
+        attract = world.spill_weights * c.knowledge[None, :]
+        reachable = attract.sum(axis=1) > 0
+        is_co &= reachable[credit_city]
+        rows = credit_city[is_co]
+        if len(rows):
+            partner[is_co] = sample_rows(attract, rows, rng)
+    co = partner >= 0
+    credit[co] *= 0.5
+    city_value = (np.bincount(credit_city, weights=credit, minlength=n)
+                  + np.bincount(partner[co], weights=credit[co], minlength=n))
+    if co.any():
+        pair = np.zeros((n, n))
+        np.add.at(pair, (credit_city[co], partner[co]), 1.0)
+        pair += pair.T
+        c.collab += pair
+        world.flows["collaboration"] += pair
+        cross = np.bincount(credit_city[co], minlength=n) + np.bincount(partner[co], minlength=n)
+        world.tick["collab_cross"] += cross
+        world.tick["collab_value_cross"] += (
+            np.bincount(credit_city[co], weights=credit[co], minlength=n)
+            + np.bincount(partner[co], weights=credit[co], minlength=n))
+    # firms learn
+    f.innovations[alive] += counts
+    f.value[alive] += value_f
+    n_firms_city = np.bincount(city, minlength=n)
+    joint = (world.policy["joint_centres"] * prm.platform_knowledge * c.platforms
+             / np.maximum(n_firms_city, 1))
+    f.capability[alive] = cap + prm.learning_rate * value_f + joint[city]
+    # city stocks
+    ext_share = compute_external_share(c.knowledge, c.external, prm.elast_knowledge)
+    world.tick["innovations"] += np.bincount(city, weights=counts, minlength=n)
+    world.tick["innov_value"] += city_value
+    world.tick["external_value"] += city_value * ext_share
+    c.index = (1.0 - prm.index_depreciation) * c.index + city_value
+    c.knowledge = (1.0 - prm.knowledge_depreciation) * c.knowledge + city_value

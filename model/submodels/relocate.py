@@ -1,0 +1,92 @@
+"""Submodel ``relocate``: firms move when costs outweigh the benefits of staying.
+
+A share ``p_relocate_review`` of alive firms review their location each quarter. A
+city's location value for a firm is
+
+    L_j = log((K_j + E_j) / k_ref) + log(1 + vc_j / mean vc) - log(wage_j + rent_j)
+          + competition_intensity * offer_j / mean(wage),
+
+knowledge access and capital minus labour-and-land costs (congestion), plus, under
+negative competition, the "project grabbing" offer of the destination. A reviewing firm
+in ``i`` moves to ``argmax_j (L_j - beta_distance * d_ij / 100 km
+- beta_barrier * [province differs])`` if that beats ``L_i`` by more than
+``relocate_threshold``. Each employee follows with probability ``p_staff_follow`` (a
+talent migration); the others stay in ``i`` without a job.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.entities import World
+
+__all__ = ["relocate", "compute_location_value", "compute_best_move"]
+
+
+def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.ndarray,
+                           rent: np.ndarray, offer: np.ndarray, competition: float) -> np.ndarray:
+    """``L`` per city, shape (N,); ``knowledge_in = (K + E) / k_ref``.
+
+    Example: knowledge_in [1, e], vc 0, wage [1, 1], rent [1, e*2-1], no competition
+    -> [0 - log 2, 1 - log(2e)] = [-0.693, -0.693].
+    """
+    vc_mean = vc.mean()
+    vc_rel = vc / vc_mean if vc_mean > 0 else np.zeros_like(vc)
+    wage_mean = max(float(wage.mean()), 1e-12)
+    return (np.log(np.maximum(knowledge_in, 1e-12)) + np.log1p(vc_rel)
+            - np.log(np.maximum(wage + rent, 1e-12)) + competition * offer / wage_mean)
+
+
+def compute_best_move(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
+                      beta_distance: float, beta_barrier: float,
+                      threshold: float) -> np.ndarray:
+    """Best destination per origin city, or the origin itself when no move pays, shape (N,).
+
+    Example: values [0, 1], 100 km apart, same province, beta_distance 0.5, threshold 0.3:
+    from 0, gain 1 - 0.5 = 0.5 > 0.3 -> move to 1; from 1 stay -> [1, 1].
+    """
+    net = (value[None, :] - beta_distance * dist_km / 100.0
+           - beta_barrier * (province[:, None] != province[None, :]))
+    np.fill_diagonal(net, -np.inf)
+    best = net.argmax(axis=1)
+    gain = net[np.arange(len(value)), best] - value
+    return np.where(gain > threshold, best, np.arange(len(value)))
+
+
+def relocate(world: World, rng: np.random.Generator, vc_last: np.ndarray) -> None:
+    """Review and move firms; employees follow or are released."""
+    c, f, t, prm, geo, n = world.city, world.firms, world.talent, world.params, world.geo, world.geo.n
+    if n < 2:
+        return
+    alive = np.flatnonzero(f.view("alive"))
+    review = alive[rng.random(len(alive)) < prm.p_relocate_review]
+    if not len(review):
+        return
+    value = compute_location_value((c.knowledge + c.external) / world.k_ref, vc_last, c.wage,
+                                   c.rent, c.talent_offer, prm.competition_intensity)
+    best = compute_best_move(value, geo.dist_km, geo.province, prm.beta_distance, prm.beta_barrier,
+                             prm.relocate_threshold)
+    origin = f.city[review]
+    dest = best[origin]
+    go = dest != origin
+    movers, origin, dest = review[go], origin[go], dest[go]
+    if not len(movers):
+        return
+    f.city[movers] = dest
+    world.tick["relocated_out"] += np.bincount(origin, minlength=n)
+    world.tick["relocated_in"] += np.bincount(dest, minlength=n)
+    new_city = np.full(f.n, -1)
+    new_city[movers] = dest
+    emp = t.view("employer")
+    staff_ids = np.flatnonzero((emp >= 0) & (new_city[np.maximum(emp, 0)] >= 0))
+    if len(staff_ids):
+        follow = rng.random(len(staff_ids)) < prm.p_staff_follow
+        fol = staff_ids[follow]
+        o, d = t.city[fol], new_city[emp[fol]]
+        t.city[fol] = d
+        t.moves[fol] += 1
+        np.add.at(world.flows["talent"], (o, d), 1.0)
+        world.tick["talent_out"] += np.bincount(o, minlength=n)
+        world.tick["talent_in"] += np.bincount(d, minlength=n)
+        emp[staff_ids[~follow]] = -1
+    world.sync_staff()
