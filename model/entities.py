@@ -317,6 +317,8 @@ class World:
         MU per (100 million CNY per year) of GDP: the sample scale set at initialisation.
     k_ref : float
         Reference knowledge level (mean at the start) that makes knowledge unit-free.
+    gdp_base : float
+        Regional GDP at the start; budgets see GDP deflated by regional growth.
     """
 
     geo: Any
@@ -331,6 +333,7 @@ class World:
     step: int
     scale: float
     k_ref: float
+    gdp_base: float = 0.0                     # regional GDP at the start (deflator base)
     guidance_fund: np.ndarray | None = None   # (N,) fund id of each city's guidance fund
     spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
     spill_key: tuple | None = None            # policy state the cached kernel was built for

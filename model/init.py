@@ -8,8 +8,8 @@
 * Firms: allocated in proportion to talent; sector = city's industry type with
   probability 0.6, else uniform; stages 70% startup, 20% scale-up, 10% mature with
   capability uniform within the stage's range (mature: ``mature_capability * (1 + Exp(1))``);
-  cash = two quarters of the stage's target staff cost. Then one labour-market round
-  staffs them (``hire``).
+  cash = two quarters of the stage's target staff cost. Then four labour-market rounds
+  (``hire``, at the normal ``hire_speed``) staff them.
 * Knowledge: ``K_i = 100 * (GDP_i / mean GDP)^init_knowledge_elasticity``; ``k_ref`` is
   the mean of ``K``. Innovation index: 0 (it emerges). Platforms:
   ``init_platforms * GDP_i / mean GDP``.
@@ -102,12 +102,12 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
         geo=geo, params=prm, policy=policy, city=city, firms=firms, talent=talent, funds=funds,
         flows={k: np.zeros((n, n)) for k in ("talent", "capital", "knowledge", "collaboration")},
         tick={k: np.zeros(n) for k in TICK_KEYS}, step=0, scale=scale,
-        k_ref=float(knowledge.mean()), guidance_fund=gids,
+        k_ref=float(knowledge.mean()), guidance_fund=gids, gdp_base=float(gdp.sum()),
     )
     from model.submodels.hire import hire
 
     hire(world, rng)
-    # a first staffing round at full speed: the start is a going economy, not an empty one
+    # three more rounds: the start is a going economy, not an empty one
     for _ in range(3):
         hire(world, rng)
     world.reset_tick()

@@ -160,8 +160,9 @@ class InnovationModel(mesa.Model):
 
         1. ``govern``: budgets are raised and spent first, so this quarter's subsidies,
            platforms and guidance money act this quarter.
-        2. ``spill``: external knowledge is computed from last quarter's stocks for all
-           cities at once (a simultaneous update, not a sequential one).
+        2. ``spill``: external knowledge is computed from the knowledge stocks as they
+           stand after ``govern`` (last quarter's stocks plus this quarter's basic
+           research), for all cities at once (a simultaneous, not a sequential update).
         3. ``innovate``: firms spend on R&D and innovate with local plus spilled-over
            knowledge; the index and knowledge stocks update.
         4. ``operate``: firms book revenue and costs, pay taxes, borrow; firms short of

@@ -1,6 +1,6 @@
 """Observation: innovation index, tiers, dispersion, spatial and flow metrics.
 
-Definitions (docs/ODD.md section 3 "Observation"):
+Definitions (docs/ODD.md section 4.11 "Observation"):
 
 * **Innovation index** of a city: the depreciating stock of the value of innovations
   credited to it (MU); the regional mean is the plain mean over cities.
@@ -15,8 +15,10 @@ Definitions (docs/ODD.md section 3 "Observation"):
 * **Collaborative-innovation index** (YRD, base year = 100): the mean of five primary
   indicators, each relative to its base-year value — achievement sharing (value of
   cross-city co-inventions), resource sharing (platform knowledge shared across cities
-  plus knowledge spilled across province borders), innovation cooperation (number of
-  cross-city co-inventions), industrial linkage (cross-city VC plus firm relocations),
+  plus knowledge spilled across province borders, the latter from the distance-decay
+  kernel without the collaboration boost, at end-of-step stocks), innovation cooperation
+  (number of cross-city co-inventions), industrial linkage (cross-province VC plus firm
+  relocations),
   environmental support (government spending on platforms, IP, culture, intermediaries).
   Each indicator is summed over the trailing four quarters.
 """
@@ -107,7 +109,8 @@ def neighbour_matrix(geo) -> np.ndarray:
 def morans_i(x: np.ndarray, adj: np.ndarray) -> float:
     """Global Moran's I with row-standardised weights; 0 if ``x`` is constant.
 
-    Example: a 1-D chain [1, 1, 0, 0] with neighbours i±1 gives I = 1/3.
+    Example: a 1-D chain [1, 1, 0, 0] with neighbours i±1 gives I = 0.5 (row-standardised;
+    binary weights would give 1/3).
     """
     z = x - x.mean()
     den = np.sum(z * z)

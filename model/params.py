@@ -65,7 +65,7 @@ def _check(key: str, value: Any, meta: dict, length: int | None) -> Any:
     rng = f"in [{lo}, {hi}]" if lo is not None else "any value"
     if length is not None:
         if not isinstance(value, (tuple, list)) or len(value) != length:
-            raise ParamError(key, value, f"a list of {length} numbers {rng} ({', '.join(SECTORS)})")
+            raise ParamError(key, value, f"a list of {length} numbers {rng} ({meta['unit']})")
         return tuple(_check(key, v, meta, None) for v in value)
     if kind is bool:
         if not isinstance(value, bool):
@@ -152,8 +152,8 @@ class Params(_Validated):
     congestion_elasticity: float = p(0.6, "1", 0.0, 3.0, "assumption",
                                      "Elasticity of rent to talent density (congestion).")
     # --- government ---------------------------------------------------------------
-    budget_rate: float = p(0.01, "share of GDP", 0.0, 0.1, "assumption (local S&T spending "
-                           "~1-4% of budget, NBS)", "Innovation-policy budget as a share of GDP.")
+    budget_rate: float = p(0.01, "share of GDP", 0.0, 0.1, "assumption (public S&T spending "
+                           "is of the order of 0.5-1% of GDP in China, NBS)", "Innovation-policy budget as a share of GDP.")
     firm_tax_rate: float = p(0.15, "share of profit", 0.0, 0.5, "China high-tech enterprise "
                              "income-tax rate 15%", "Tax on firm profits, paid to the city budget.")
     platform_cost: float = p(2_000.0, "MU/platform", 1.0, 1e7, "assumption",
@@ -174,8 +174,8 @@ class Params(_Validated):
     culture_decay: float = p(0.005, "1/quarter", 0.0, 0.2, "assumption",
                              "Quarterly relaxation of culture and IP levels toward their start.")
     # --- knowledge and spillovers --------------------------------------------------
-    knowledge_depreciation: float = p(0.03, "1/quarter", 0.0, 0.5, "R&D capital depreciation "
-                                      "~15%/yr (Griliches)", "Quarterly loss of city knowledge.")
+    knowledge_depreciation: float = p(0.04, "1/quarter", 0.0, 0.5, "R&D capital depreciation "
+                                      "~15%/yr (Griliches); 1-0.96^4 = 15%", "Quarterly loss of city knowledge.")
     index_depreciation: float = p(0.025, "1/quarter", 0.0, 0.5, "assumption (patent value "
                                   "decay ~10%/yr)", "Quarterly decay of the innovation index stock.")
     spill_decay_km: float = p(150.0, "km", 1.0, 5000.0, "assumption",
@@ -193,7 +193,8 @@ class Params(_Validated):
                            "Knowledge per talent at which absorptive capacity is one half.")
     # --- innovation ---------------------------------------------------------------
     rd_intensity: tuple[float, ...] = p((0.08, 0.02, 0.015, 0.04), "share of revenue", 0.0, 0.5,
-                                        "assumption (R&D/revenue by sector)", "Firm R&D intensity.")
+                                        "assumption (R&D/revenue by sector)", "Firm R&D intensity by sector "
+                                        "(high_tech, manufacturing, service, creative).")
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
     innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0, "calibrated",
@@ -206,13 +207,14 @@ class Params(_Validated):
     elast_knowledge: float = p(0.3, "1", 0.0, 1.5, "assumption",
                                "Elasticity of innovation to local plus spilled-over knowledge.")
     innov_value: tuple[float, ...] = p((3.0, 1.5, 1.0, 2.0), "MU", 0.0, 1e6, "assumption",
-                                       "Mean value of one innovation by sector.")
+                                       "Mean value of one innovation by sector (high_tech, "
+                                       "manufacturing, service, creative).")
     innov_value_sigma: float = p(1.0, "1", 0.0, 3.0, "assumption (patent values are "
                                  "lognormal, Harhoff et al.)", "Log-sd of innovation value.")
     learning_rate: float = p(0.1, "capability/MU", 0.0, 10.0, "assumption",
                              "Firm capability gained per MU of own innovation value.")
     p_collab: float = p(0.1, "probability", 0.0, 1.0, "assumption",
-                        "Probability an innovation is co-invented with a firm in another city.")
+                        "Probability an innovation is co-invented with another city.")
     rel_intermediary: float = p(1.0, "1", 0.0, 10.0, "assumption",
                                 "Innovation-rate boost at full technology-intermediary coverage.")
     rel_ip_value: float = p(0.5, "1", 0.0, 1.0, "assumption",
@@ -222,7 +224,7 @@ class Params(_Validated):
                             "Revenue per employee of a firm with zero capability.")
     capability_return: float = p(0.3, "1", 0.0, 2.0, "assumption",
                                  "Elasticity of revenue per employee to firm capability.")
-    target_staff: tuple[float, ...] = p((5.0, 30.0, 150.0, 20.0), "employees", 1.0, 1e5,
+    target_staff: tuple[float, ...] = p((2.0, 6.0, 20.0, 6.0), "employees", 1.0, 1e5,
                                         "assumption", "Target employees by stage "
                                         "(startup, scale-up, mature; last entry unused).")
     hire_speed: float = p(0.3, "1/quarter", 0.0, 1.0, "assumption",
@@ -241,7 +243,8 @@ class Params(_Validated):
     p_relocate_review: float = p(0.02, "1/quarter", 0.0, 1.0, "assumption",
                                  "Share of firms that review their location each quarter.")
     relocate_threshold: float = p(0.3, "log utility", 0.0, 10.0, "assumption",
-                                  "Gain in location utility needed to relocate (moving cost).")
+                                  "Moving cost: utility bonus of staying in the firm's "
+                                  "logit location choice.")
     p_staff_follow: float = p(0.5, "probability", 0.0, 1.0, "assumption",
                               "Probability an employee moves with a relocating firm.")
     credit_rate: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",

@@ -32,7 +32,8 @@ def sample_rows(prob: np.ndarray, rows: np.ndarray, rng: np.random.Generator) ->
     Parameters
     ----------
     prob : ndarray, shape (R, C)
-        Non-negative rows; each is normalised here (rows summing to zero are invalid).
+        Non-negative rows; each is normalised here. A row summing to zero is treated as
+        uniform (it must not be asked for; this only keeps the shared CDF monotone).
     rows : ndarray of int, shape (K,)
     rng : numpy Generator
 
@@ -46,7 +47,12 @@ def sample_rows(prob: np.ndarray, rows: np.ndarray, rng: np.random.Generator) ->
     """
     n_rows, n_cols = prob.shape
     cdf = np.cumsum(prob, axis=1)
-    cdf /= cdf[:, -1:]
+    total = cdf[:, -1:]
+    empty = total[:, 0] <= 0
+    if empty.any():
+        cdf[empty] = np.arange(1, n_cols + 1) / n_cols
+        total = np.where(empty[:, None], 1.0, total)
+    cdf /= total
     cdf += np.arange(n_rows)[:, None]
     cdf[:, -1] = np.arange(1, n_rows + 1)  # guard against rounding at the top
     u = rows + rng.random(len(rows))

@@ -5,7 +5,7 @@ Each talent agent in city ``c`` founds a startup this quarter with probability
     p = p_found * (culture_c / 0.5)^found_culture_elast * (1 + v_c)^found_vc_elast
         * (1 + entry_ease_c) * skill,
 
-capped at 1, where ``v_c`` is the VC invested in the city last quarter per talent agent
+capped at 1, where ``v_c`` is the VC invested in the city this quarter (``invest`` runs first) per talent agent
 relative to the regional mean of that quantity (more likely where VC and culture support
 it). The founder leaves any employer and becomes the first employee of a new firm in
 ``c`` with ``startup_cash``; the firm's sector is the city's industry type with
@@ -37,11 +37,11 @@ def compute_founding_probability(culture: np.ndarray, vc_rel: np.ndarray, entry_
             * (1.0 + vc_rel) ** prm.found_vc_elast * (1.0 + entry_ease))
 
 
-def found(world: World, rng: np.random.Generator, vc_last: np.ndarray) -> None:
-    """Draw founders and create their firms. ``vc_last`` (N,) is last quarter's VC per city."""
+def found(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None:
+    """Draw founders and create their firms. ``vc_now`` (N,) is this quarter's VC per city."""
     c, f, t, prm, n = world.city, world.firms, world.talent, world.params, world.geo.n
     talent_n = world.talent_count().astype(float)
-    per_talent = vc_last / np.maximum(talent_n, 1.0)
+    per_talent = vc_now / np.maximum(talent_n, 1.0)
     mean = per_talent.mean()
     vc_rel = per_talent / mean if mean > 0 else np.zeros(n)
     p_city = compute_founding_probability(c.culture, vc_rel, world.policy["entry_ease"], prm)

@@ -1,8 +1,11 @@
 """Submodel ``govern``: government budgets and their spending on every instrument.
 
-Each quarter every city government receives ``budget_rate * GDP / 4`` (converted to MU by
-the sample scale, times the policy's ``budget_multiplier``) on top of the profit taxes its
-firms paid last quarter, then splits its budget by the policy's shares:
+Each quarter every city government receives ``budget_rate * GDP_real / 4`` (converted to MU
+by the sample scale, times the policy's ``budget_multiplier``) on top of the profit taxes its
+firms paid last quarter, then splits its budget by the policy's shares. ``GDP_real`` is the
+city's GDP deflated by regional growth, ``GDP * GDP_region_start / GDP_region_now``: MU
+are constant (a base wage), so budgets follow a city's share of regional output, not
+nominal growth, and stay commensurate with firms' costs:
 
 * ``share_rd_subsidy`` -> R&D subsidy pool (paid out in ``innovate``)
 * ``share_talent`` -> talent subsidy pool; sets the offer to arriving talent (``migrate``)
@@ -69,7 +72,8 @@ def compute_competitive_offer(offer: np.ndarray, dist_km: np.ndarray, radius_km:
 def govern(world: World, rng: np.random.Generator) -> None:
     """Collect revenue and spend it on the instruments (updates city state and funds)."""
     c, pol, prm = world.city, world.policy, world.params
-    income = compute_revenue(c.gdp, world.scale, prm.budget_rate, pol["budget_multiplier"])
+    gdp_real = c.gdp * (world.gdp_base / c.gdp.sum())
+    income = compute_revenue(gdp_real, world.scale, prm.budget_rate, pol["budget_multiplier"])
     c.budget += income
     c.revenue += income
     b = c.budget.copy()
@@ -93,7 +97,7 @@ def govern(world: World, rng: np.random.Generator) -> None:
     _lead(world, amount["share_lead"])
     c.knowledge += prm.basic_research_productivity * amount["share_basic_research"]
     # IP protection and culture
-    gdp_mu = c.gdp * world.scale / 4.0
+    gdp_mu = gdp_real * world.scale / 4.0
     c.ip = compute_level(c.ip, c.ip0, amount["share_ip"], gdp_mu, prm.culture_response,
                          prm.culture_decay)
     c.culture = compute_level(c.culture, c.culture0, amount["share_culture"], gdp_mu,

@@ -20,7 +20,7 @@ from model.entities import World
 __all__ = ["grow", "compute_gdp_growth", "compute_wage", "compute_rent"]
 
 EPS = 1e-9
-RENT_INCOME_ELASTICITY = 0.5  # assumption, documented in ODD 7.9
+RENT_INCOME_ELASTICITY = 0.5  # assumption, documented in ODD 7.10
 
 
 def compute_gdp_growth(index: np.ndarray, base: float, elasticity: float) -> np.ndarray:

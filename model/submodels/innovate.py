@@ -17,7 +17,9 @@ this step (``spill``). Each innovation has value
 (IP protection keeps value from imitation).
 
 With probability ``p_collab`` an innovation is co-invented with a firm in another city
-``j`` drawn with probability proportional to ``W_cj * K_j``; its value is then credited
+``j`` drawn with probability proportional to ``W0_cj * K_j`` (``W0``: the distance-decay
+kernel of ``spill`` without the collaboration boost; only the partner city is drawn, not a
+partner firm); its value is then credited
 half to each city and the pair's collaboration intensity rises by one.
 
 Credited value adds to the city's innovation index (a depreciating stock:

@@ -11,6 +11,7 @@ Per alive firm ``f`` in city ``c`` each quarter:
   (as cash allows) to the credit pool;
 * a firm with negative cash borrows the shortfall plus one quarter's wage bill from the
   city's SME credit pool (pro rata when the pool is short);
+* a firm with no staff left closes (it has no one to carry on);
 * a firm still in negative cash fails: its staff are released, its debt written off; if
   VC-backed and a startup, the government reimburses ``angel_risk_share`` of the VC money
   invested in it to the fund (as its budget allows).
@@ -102,7 +103,7 @@ def operate(world: World, rng: np.random.Generator) -> None:
     f.cash[alive] = cash
     f.debt[alive] = debt
     # failure
-    fail = alive[cash < 0]
+    fail = alive[(cash < 0) | (f.staff[alive] == 0)]
     if len(fail):
         _fail(world, fail)
     # stage transitions

@@ -8,9 +8,9 @@ city's location value for a firm is
 
 knowledge access and capital minus labour-and-land costs (congestion), plus, under
 negative competition, the "project grabbing" offer of the destination. A reviewing firm
-in ``i`` moves to ``argmax_j (L_j - beta_distance * d_ij / 100 km
-- beta_barrier * [province differs])`` if that beats ``L_i`` by more than
-``relocate_threshold``. Each employee follows with probability ``p_staff_follow`` (a
+in ``i`` chooses by random utility (multinomial logit) among staying, valued
+``L_i + relocate_threshold`` (the moving cost), and every other city ``j``, valued
+``L_j - beta_distance * d_ij / 100 km - beta_barrier * [province differs]``. Each employee follows with probability ``p_staff_follow`` (a
 talent migration); the others stay in ``i`` without a job.
 """
 
@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
+from model.sampling import sample_rows, softmax_rows
 
-__all__ = ["relocate", "compute_location_value", "compute_best_move"]
+__all__ = ["relocate", "compute_location_value", "compute_move_probabilities"]
 
 
 def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.ndarray,
@@ -37,23 +38,22 @@ def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.nd
             - np.log(np.maximum(wage + rent, 1e-12)) + competition * offer / wage_mean)
 
 
-def compute_best_move(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
-                      beta_distance: float, beta_barrier: float,
-                      threshold: float) -> np.ndarray:
-    """Best destination per origin city, or the origin itself when no move pays, shape (N,).
+def compute_move_probabilities(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
+                               beta_distance: float, beta_barrier: float,
+                               threshold: float) -> np.ndarray:
+    """Logit probabilities ``P[i, j]`` that a reviewing firm in ``i`` ends in ``j``, (N, N).
 
-    Example: values [0, 1], 100 km apart, same province, beta_distance 0.5, threshold 0.3:
-    from 0, gain 1 - 0.5 = 0.5 > 0.3 -> move to 1; from 1 stay -> [1, 1].
+    Staying is valued ``L_i + threshold``. Example: values [0, 1], 100 km apart, same
+    province, beta_distance 0.5, threshold 0.3: from 0, utilities (stay 0.3, go 0.5)
+    -> P[0] = [0.450, 0.550]; from 1, (go -0.5, stay 1.3) -> P[1] = [0.142, 0.858].
     """
     net = (value[None, :] - beta_distance * dist_km / 100.0
            - beta_barrier * (province[:, None] != province[None, :]))
-    np.fill_diagonal(net, -np.inf)
-    best = net.argmax(axis=1)
-    gain = net[np.arange(len(value)), best] - value
-    return np.where(gain > threshold, best, np.arange(len(value)))
+    np.fill_diagonal(net, value + threshold)
+    return softmax_rows(net)
 
 
-def relocate(world: World, rng: np.random.Generator, vc_last: np.ndarray) -> None:
+def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None:
     """Review and move firms; employees follow or are released."""
     c, f, t, prm, geo, n = world.city, world.firms, world.talent, world.params, world.geo, world.geo.n
     if n < 2:
@@ -62,12 +62,12 @@ def relocate(world: World, rng: np.random.Generator, vc_last: np.ndarray) -> Non
     review = alive[rng.random(len(alive)) < prm.p_relocate_review]
     if not len(review):
         return
-    value = compute_location_value((c.knowledge + c.external) / world.k_ref, vc_last, c.wage,
+    value = compute_location_value((c.knowledge + c.external) / world.k_ref, vc_now, c.wage,
                                    c.rent, c.talent_offer, prm.competition_intensity)
-    best = compute_best_move(value, geo.dist_km, geo.province, prm.beta_distance, prm.beta_barrier,
-                             prm.relocate_threshold)
+    prob = compute_move_probabilities(value, geo.dist_km, geo.province, prm.beta_distance,
+                                      prm.beta_barrier, prm.relocate_threshold)
     origin = f.city[review]
-    dest = best[origin]
+    dest = sample_rows(prob, origin, rng)
     go = dest != origin
     movers, origin, dest = review[go], origin[go], dest[go]
     if not len(movers):

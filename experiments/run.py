@@ -1,0 +1,158 @@
+"""The model as one pure call: ``run(scenario, seed, steps) -> Outcomes``.
+
+Experiments see the model only through :func:`run`; sweeps, sensitivity analysis and
+backends are thin adapters on it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata as _md
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model.model import InnovationModel
+from model.scenario import Scenario, load_scenario
+
+__all__ = ["Outcomes", "run", "provenance", "write_outputs", "OutputError"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class OutputError(ValueError):
+    """The output directory cannot be written safely."""
+
+
+@dataclass
+class Outcomes:
+    """Everything a run produces: the output tables and provenance."""
+
+    cities: pd.DataFrame
+    region: pd.DataFrame
+    flows: dict[str, pd.DataFrame]
+    metadata: dict[str, Any]
+    model: InnovationModel | None = None
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+        commit = out.stdout.strip()
+        if commit:
+            dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                    "model", "scenarios"], capture_output=True, text=True,
+                                   timeout=5, check=False).stdout.strip()
+            return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def _version(pkg: str) -> str:
+    try:
+        return _md.version(pkg)
+    except _md.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
+    """Package versions, git commit, time, seed and the resolved scenario."""
+    return {
+        "innogrid_version": _version("innogrid"),
+        "git_commit": _git_commit(),
+        "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "steps": steps,
+        "scenario": {"name": scenario.name, "file": scenario.file,
+                     "description": scenario.description},
+        "geography": scenario.geography.name,
+        "params": scenario.params.to_dict(),
+        "policy_default": scenario.policy.to_dict(),
+        "policy_rules": [
+            {"cities": [scenario.geography.cities[i] for i in r.cities],
+             "from_year": r.from_year if r.from_year > -1e8 else None,
+             "until_year": r.until_year if r.until_year < 1e8 else None,
+             "overrides": r.overrides}
+            for r in scenario.rules
+        ],
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {p: _version(p) for p in ("mesa", "numpy", "pandas")},
+    }
+
+
+def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = None,
+        keep_model: bool = False) -> Outcomes:
+    """Run one scenario with one seed for ``steps`` quarters.
+
+    Parameters
+    ----------
+    scenario : Scenario or path to a TOML file.
+    seed : root seed; default the scenario's ``run.seed``.
+    steps : quarters; default the scenario's ``run.steps``.
+    keep_model : keep the model object in the outcomes (for notebooks).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    seed = sc.seed if seed is None else int(seed)
+    steps = sc.steps if steps is None else int(steps)
+    m = InnovationModel(sc, seed=seed, collect_agents=False)
+    m.run(steps)
+    return Outcomes(cities=m.cities_frame(), region=m.region_frame(), flows=m.flows_frames(),
+                    metadata=provenance(sc, seed, steps), model=m if keep_model else None)
+
+
+def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
+    """Write the output contract into ``directory`` atomically.
+
+    Everything is written into a temporary sibling directory first and moved into place
+    only when complete, so an interrupted or failed write leaves no partial output. An
+    existing directory is replaced only if it is an earlier innogrid output (it holds
+    ``metadata.json``) or empty; anything else is refused, so nothing is lost.
+    """
+    target = Path(directory)
+    if target.exists():
+        if not target.is_dir():
+            raise OutputError(f"--out {target}: exists and is not a directory")
+        if any(target.iterdir()) and not (target / "metadata.json").exists():
+            raise OutputError(f"--out {target}: exists, is not empty and is not an innogrid "
+                              "output (no metadata.json); choose another directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        out.cities.to_csv(tmp / "cities.csv", index=False)
+        out.region.to_csv(tmp / "region.csv", index=False)
+        try:
+            out.cities.to_parquet(tmp / "cities.parquet", index=False)
+            out.region.to_parquet(tmp / "region.parquet", index=False)
+        except ImportError:
+            pass
+        (tmp / "flows").mkdir()
+        for name, df in out.flows.items():
+            df.to_csv(tmp / "flows" / f"{name}.csv")
+        (tmp / "metadata.json").write_text(json.dumps(out.metadata, indent=2, default=str))
+        if figures:
+            from experiments.figures import baseline_figures
+
+            baseline_figures(out, tmp / "figures")
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

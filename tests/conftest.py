@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+
+from model.scenario import scenario_from_dict
+
+
+def small_grid(steps=8, seed=3, params=None, policy=None, rules=None, width=5, height=5):
+    """A small grid scenario for fast tests."""
+    data = {
+        "run": {"steps": steps, "seed": seed},
+        "geography": {"kind": "grid", "width": width, "height": height, "cores": [[1, 1], [3, 3]],
+                      "province_blocks": [2, 1], "corridor_cells": [[1, 1], [2, 2], [3, 3]]},
+        "params": {"n_talent": 600, "n_firms": 120, "n_funds": 6, **(params or {})},
+        "policy": policy or {},
+        "rule": rules or [],
+    }
+    return scenario_from_dict(data, file="<test>")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from model.submodels.govern import compute_competitive_offer, compute_level, compute_revenue
+from tests.conftest import small_grid
+
+
+def test_revenue():
+    assert compute_revenue(np.array([400.0]), 2.0, 0.01, np.array([1.0]))[0] == pytest.approx(2.0)
+    assert compute_revenue(np.array([400.0]), 2.0, 0.01, np.array([3.0]))[0] == pytest.approx(6.0)
+
+
+def test_level_rises_with_spending_and_relaxes():
+    lv = compute_level(np.array([0.5]), np.array([0.5]), np.array([1.0]), np.array([100.0]), 50.0, 0.0)
+    assert lv[0] == pytest.approx(1 - 0.5 * np.exp(-0.5))
+    lv = compute_level(np.array([0.9]), np.array([0.5]), np.array([0.0]), np.array([100.0]), 50.0, 0.5)
+    assert lv[0] == pytest.approx(0.7)
+
+
+def test_competitive_offer():
+    d = np.array([[0, 100.0], [100.0, 0]])
+    out = compute_competitive_offer(np.array([1.0, 3.0]), d, 300.0, 0.5)
+    assert out.tolist() == [2.0, 3.0]
+    assert compute_competitive_offer(np.array([1.0, 3.0]), d, 50.0, 0.5).tolist() == [1.0, 3.0]
+    assert compute_competitive_offer(np.array([1.0, 3.0]), d, 300.0, 0.0).tolist() == [1.0, 3.0]
+
+
+def test_govern_spends_shares_and_keeps_the_books():
+    from model.init import build_world
+    from model.submodels.govern import govern
+
+    sc = small_grid(policy={"share_platform": 0.5, "share_rd_subsidy": 0.3, "share_talent": 0.0,
+                            "share_guidance": 0.2, "share_credit": 0.0, "share_basic_research": 0.0,
+                            "share_ip": 0.0, "share_culture": 0.0, "share_procurement": 0.0,
+                            "share_intermediary": 0.0})
+    rng = np.random.default_rng(0)
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, rng)
+    plat0 = w.city.platforms.copy()
+    govern(w, rng)
+    income = compute_revenue(w.city.gdp, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    assert w.city.rd_pool == pytest.approx(0.3 * income)
+    expected_plat = plat0 * (1 - sc.params.platform_depreciation) + 0.5 * income / sc.params.platform_cost
+    assert w.city.platforms == pytest.approx(expected_plat)
+    gf = w.guidance_fund
+    assert w.funds.capital[gf] == pytest.approx(0.2 * income * (1 + sc.params.guidance_leverage))
+    assert w.city.budget == pytest.approx(0.0, abs=1e-9)
+    assert w.city.revenue - w.city.spent == pytest.approx(w.city.budget + w.city.rd_pool)
+
+
+def test_lead_targets_build_platforms_in_target_cities():
+    from model.init import build_world
+    from model.submodels.govern import govern
+
+    sc = small_grid(rules=[{"cities": ["c0_0"], "share_lead": 0.3, "share_platform": 0.0, "share_basic_research": 0.0,
+                            "lead_targets": "c4_4, c4_3"}])
+    rng = np.random.default_rng(0)
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, rng)
+    before = w.city.platforms.copy()
+    budget0 = compute_revenue(w.city.gdp * w.gdp_base / w.city.gdp.sum(), w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    govern(w, rng)
+    after_dep = before * (1 - sc.params.platform_depreciation)
+    own = sc.policy.share_platform * budget0 / sc.params.platform_cost
+    gain = w.city.platforms - after_dep - own
+    i44, i43 = sc.geography.index("c4_4"), sc.geography.index("c4_3")
+    lead = 0.3 * budget0[0] / sc.params.platform_cost
+    assert gain[i44] == pytest.approx(lead / 2)
+    assert gain[i43] == pytest.approx(lead / 2)
+    assert w.city.platforms[0] == pytest.approx(after_dep[0])  # leader built none at home

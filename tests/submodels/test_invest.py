@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from model.submodels.invest import compute_deals, compute_next_fund_size, compute_reach
+
+
+def test_reach_home_bias_and_border():
+    d = np.array([[0, 200.0], [200.0, 0]])
+    prov = np.array([0, 1])
+    r = compute_reach(np.array([0]), d, prov, 200.0, 0.4, np.array([0.0, 0.0]))
+    assert r[0] == pytest.approx([1.0, np.exp(-1) * 0.4])
+    r = compute_reach(np.array([0]), d, prov, 200.0, 0.4, np.array([1.0, 0.0]))
+    assert r[0] == pytest.approx([1.0, np.exp(-1)])
+
+
+def test_next_fund_size_boston_cycle():
+    s = compute_next_fund_size(np.array([100.0, 100.0, 100.0]), np.array([80.0, 80.0, 0.0]),
+                               np.array([160.0, 0.0, 0.0]), 1.0, 3.0)
+    assert s == pytest.approx([200.0, 100 / 3, 100 / 3])
+
+
+def test_deals_best_signal_first_within_money():
+    f = compute_deals(np.array([0, 0, 0]), np.array([1.0, 3.0, 2.0]), np.array([2.0, 2.0, 2.0]),
+                      np.array([5.0]))
+    assert f.tolist() == [False, True, True]
+    f = compute_deals(np.array([1, 0, 1]), np.array([1.0, 3.0, 2.0]), np.array([2.0, 2.0, 2.0]),
+                      np.array([0.0, 2.0]))
+    assert f.tolist() == [False, False, True]

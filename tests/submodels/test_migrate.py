@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+from model.params import Params
+from model.submodels.migrate import compute_destination_utility, compute_migration_probabilities
+
+
+def test_destination_utility():
+    prm = Params().replace(beta_wage=2.0, beta_opportunity=1.0, beta_amenity=1.0, beta_culture=1.0,
+                           beta_cost=1.0, beta_subsidy=1.0)
+    v = compute_destination_utility(np.ones(1), np.zeros(1), np.full(1, 0.5), np.full(1, 0.5),
+                                    np.ones(1), np.zeros(1), prm)
+    assert v[0] == pytest.approx(1.0)
+    v2 = compute_destination_utility(np.ones(2), np.zeros(2), np.zeros(2), np.zeros(2),
+                                     np.ones(2), np.array([0.0, 1.0]), prm)
+    assert v2[1] - v2[0] == pytest.approx(1.0)  # a subsidy of one mean wage
+
+
+def test_migration_probabilities():
+    prm = Params().replace(beta_distance=1.0, beta_stay=0.0, beta_barrier=2.0)
+    d = np.array([[0, 100.0], [100.0, 0]])
+    p = compute_migration_probabilities(np.zeros(2), d, np.array([0, 0]), prm)
+    assert p[0] == pytest.approx([0.731, 0.269], abs=1e-3)
+    p = compute_migration_probabilities(np.zeros(2), d, np.array([0, 1]), prm)
+    assert p[0, 1] == pytest.approx(np.exp(-3) / (1 + np.exp(-3)))

@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from model.submodels.spill import (
+    compute_absorptive_capacity, compute_spill_kernel, compute_spillover,
+)
+
+
+def test_kernel_distance_barrier_corridor():
+    d = np.array([[0, 150.0], [150.0, 0]])
+    prov = np.array([0, 1])
+    w = compute_spill_kernel(d, prov, np.array([False, False]), 150.0, 0.5, 0.5)
+    assert w[0, 1] == pytest.approx(np.exp(-1) * 0.5)
+    assert w[0, 0] == 0
+    w = compute_spill_kernel(d, prov, np.array([True, True]), 150.0, 0.5, 0.5)
+    assert w[0, 1] == pytest.approx(np.exp(-0.5) * 0.5)
+    w = compute_spill_kernel(d, np.array([0, 0]), np.array([True, False]), 150.0, 0.5, 0.5)
+    assert w[0, 1] == pytest.approx(np.exp(-1))
+
+
+def test_absorptive_capacity():
+    a = compute_absorptive_capacity(np.array([10.0, 0.0]), np.array([10.0, 5.0]), 1.0)
+    assert a.tolist() == [0.5, 0.0]
+
+
+def test_spillover_flow_matrix():
+    w = np.array([[0, 0.5], [0.5, 0]])
+    f = compute_spillover(w, np.array([2.0, 4.0]), np.array([1.0, 0.5]), 1.0)
+    assert f.tolist() == [[0, 2.0], [0.5, 0]]
+    assert f.sum(1).tolist() == [2.0, 0.5]
