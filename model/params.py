@@ -160,7 +160,7 @@ class Params(_Validated):
                              "Cost of one unit of research infrastructure (lab, incubator).")
     platform_depreciation: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",
                                      "Share of infrastructure lost per quarter.")
-    platform_knowledge: float = p(0.5, "knowledge/platform/quarter", 0.0, 1e4, "assumption",
+    platform_knowledge: float = p(0.5, "knowledge/platform/quarter", 0.0, 100.0, "assumption",
                                   "Knowledge produced by one platform per quarter.")
     basic_research_productivity: float = p(0.01, "knowledge/MU", 0.0, 10.0, "assumption",
                                            "Knowledge created per MU of basic-research funding.")
@@ -206,12 +206,12 @@ class Params(_Validated):
                                 "Elasticity of innovation to the firm's own knowledge.")
     elast_knowledge: float = p(0.3, "1", 0.0, 1.5, "assumption",
                                "Elasticity of innovation to local plus spilled-over knowledge.")
-    innov_value: tuple[float, ...] = p((3.0, 1.5, 1.0, 2.0), "MU", 0.0, 1e6, "assumption",
+    innov_value: tuple[float, ...] = p((3.0, 1.5, 1.0, 2.0), "MU", 0.0, 1000.0, "assumption",
                                        "Mean value of one innovation by sector (high_tech, "
                                        "manufacturing, service, creative).")
     innov_value_sigma: float = p(1.0, "1", 0.0, 3.0, "assumption (patent values are "
                                  "lognormal, Harhoff et al.)", "Log-sd of innovation value.")
-    learning_rate: float = p(0.1, "capability/MU", 0.0, 10.0, "assumption",
+    learning_rate: float = p(0.1, "capability/MU", 0.0, 2.0, "assumption",
                              "Firm capability gained per MU of own innovation value.")
     p_collab: float = p(0.1, "probability", 0.0, 1.0, "assumption",
                         "Probability an innovation is co-invented with another city.")
@@ -220,9 +220,9 @@ class Params(_Validated):
     rel_ip_value: float = p(0.5, "1", 0.0, 1.0, "assumption",
                             "Share of innovation value lost to imitation without IP protection.")
     # --- firms --------------------------------------------------------------------
-    productivity: float = p(1.6, "MU/employee/quarter", 0.1, 100.0, "assumption",
+    productivity: float = p(1.6, "MU/employee/quarter", 0.1, 20.0, "assumption",
                             "Revenue per employee of a firm with zero capability.")
-    capability_return: float = p(0.3, "1", 0.0, 2.0, "assumption",
+    capability_return: float = p(0.3, "1", 0.0, 1.0, "assumption",
                                  "Elasticity of revenue per employee to firm capability.")
     target_staff: tuple[float, ...] = p((2.0, 6.0, 20.0, 6.0), "employees", 1.0, 1e5,
                                         "assumption", "Target employees by stage "

@@ -109,7 +109,7 @@ def prorate(claims: np.ndarray, groups: np.ndarray, pool: np.ndarray) -> np.ndar
     --------
     Claims ``[2, 2]`` in one group with pool ``[1]`` are paid ``[0.5, 0.5]``.
     """
-    total = np.bincount(groups, weights=claims, minlength=len(pool))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(total > pool, pool / np.where(total > 0, total, 1.0), 1.0)
-    return claims * ratio[groups]
+    total = np.bincount(groups, weights=claims, minlength=len(pool)).astype(float)
+    avail = np.maximum(pool, 0.0)  # a pool rounded to -1e-17 by earlier payments is empty
+    ratio = np.divide(avail, total, out=np.ones_like(total), where=total > avail)
+    return claims * np.minimum(ratio, 1.0)[groups]

@@ -18,6 +18,8 @@ from model.sampling import rank_within
 
 __all__ = ["hire", "compute_vacancies", "compute_matches"]
 
+MAX_STAFF = 1e9  # bound on affordable staff (keeps the integer cast exact for rich firms)
+
 
 def compute_vacancies(staff: np.ndarray, target: np.ndarray, cash: np.ndarray,
                       unit_cost: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +38,8 @@ def compute_vacancies(staff: np.ndarray, target: np.ndarray, cash: np.ndarray,
     wanted ceil(4) = 4 -> hires min(4, 6 - 2) = 4, layoffs 0. With cash 5: affordable 1
     -> hires 0, layoffs 1.
     """
-    affordable = np.floor(np.maximum(cash, 0.0) / np.maximum(unit_cost, 1e-12)).astype(np.int64)
+    affordable = np.floor(np.minimum(np.maximum(cash, 0.0) / np.maximum(unit_cost, 1e-12),
+                                     MAX_STAFF)).astype(np.int64)
     wanted = np.ceil(speed * np.maximum(target - staff, 0.0)).astype(np.int64)
     hires = np.clip(np.minimum(wanted, affordable - staff), 0, None)
     layoffs = np.clip(staff - affordable, 0, None)
@@ -88,7 +91,9 @@ def hire(world: World, rng: np.random.Generator) -> None:
             fired = cand[rank < lay[emp[cand]]]
             emp[fired] = -1
     seekers = np.flatnonzero(emp < 0)
-    slots = np.repeat(alive, hires)
+    # no firm can hire more than the city's job seekers (keeps the slot list small)
+    n_seek = np.bincount(t.city[seekers], minlength=n)
+    slots = np.repeat(alive, np.minimum(hires, n_seek[city]))
     if len(seekers) and len(slots):
         si, vi = compute_matches(t.city[seekers], f.city[slots], n, rng)
         emp[seekers[si]] = slots[vi]

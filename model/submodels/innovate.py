@@ -3,8 +3,10 @@
 Each alive firm ``f`` in city ``c`` spends ``rd_f = min(rd_intensity[sector] * revenue_f,
 max(cash_f, 0))`` on R&D, where ``revenue_f`` is its expected revenue (see ``operate``),
 and is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsidy pool
-(pro rata when the pool is short). It then produces ``n_f ~ Poisson(lambda_f)``
-innovations with
+(pro rata when the pool is short). It then produces
+``n_f ~ Binomial(staff_f, 1 - exp(-lambda_f / staff_f))`` innovations — Poisson-like with
+mean ~ ``lambda_f`` while ``lambda_f`` is small against the staff, but at most one
+innovation per employee and quarter — with
 
     lambda_f = innov_rate * (1 + rel_intermediary * m_c) * rd_f^elast_rd
                * S_f^elast_talent * (1 + k_f)^elast_capability
@@ -122,7 +124,9 @@ def innovate(world: World, rng: np.random.Generator) -> None:
                             minlength=f.n)[alive]
     k_in = (c.knowledge + c.external) / world.k_ref
     lam = compute_innovation_rate(rd, skill_sum, cap, k_in[city], c.intermediary[city], prm)
-    counts = rng.poisson(lam)
+    staff_i = f.staff[alive].astype(np.int64)
+    p_each = -np.expm1(-np.divide(lam, staff, out=np.zeros_like(lam), where=staff > 0))
+    counts = rng.binomial(staff_i, p_each)
     owner, value = compute_innovation_values(
         counts, np.asarray(prm.innov_value)[sector], c.ip[city], prm, rng)
     value_f = np.bincount(owner, weights=value, minlength=len(alive))

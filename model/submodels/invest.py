@@ -61,8 +61,9 @@ def compute_next_fund_size(committed: np.ndarray, invested: np.ndarray, proceeds
     Example: committed 100, invested 80, proceeds 160 (multiple 2), elast 1, cap 3 -> 200;
     proceeds 0 -> 100 / 3.
     """
-    multiple = np.divide(proceeds, invested, out=np.zeros_like(proceeds), where=invested > 0)
-    growth = np.clip(multiple ** elast, 1.0 / max_growth, max_growth)
+    with np.errstate(over="ignore"):
+        multiple = np.divide(proceeds, invested, out=np.zeros_like(proceeds), where=invested > 0)
+        growth = np.clip(multiple ** elast, 1.0 / max_growth, max_growth)
     return committed * growth
 
 
@@ -111,7 +112,7 @@ def invest(world: World, rng: np.random.Generator) -> None:
         pref = fu.view("stage_pref").astype(np.int64)
         sup_f = supply[pref] + OTHER_STAGE_WEIGHT * supply[1 - pref]
         mean_index = c.index.mean()
-        eco = (1.0 + (c.index / mean_index if mean_index > 0 else 0.0)) ** 0.5
+        eco = np.sqrt(1.0 + (c.index / mean_index if mean_index > 0 else np.zeros(n)))
         w = reach * sup_f * eco[None, :]
         wsum = w.sum(axis=1)
         deploy = prm.deploy_rate * fu.view("capital")

@@ -1,0 +1,108 @@
+"""Smoke, reproducibility and Mesa-fit tests of the whole model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.entities import Government, VentureFund
+from model.model import CITY_COLUMNS, REGION_COLUMNS, InnovationModel
+from model.scenario import load_scenario
+from tests.conftest import small_grid
+
+
+@pytest.fixture(scope="module")
+def yrd_short():
+    sc = load_scenario("scenarios/yrd_baseline.toml").with_overrides(
+        steps=12, params={"n_talent": 4000, "n_firms": 1000, "n_funds": 40})
+    m = InnovationModel(sc, seed=11)
+    m.run()
+    return m
+
+
+def test_yrd_steps_and_records(yrd_short):
+    m = yrd_short
+    cities, region = m.cities_frame(), m.region_frame()
+    assert len(region) == 13 and len(cities) == 13 * 41
+    assert set(CITY_COLUMNS) <= set(cities.columns)
+    assert list(region.columns) == ["seed", *REGION_COLUMNS]
+    assert (region[["tier_1", "tier_2", "tier_3", "tier_4"]].sum(axis=1) == 41).all()
+    assert region["mean_index"].iloc[-1] > 0
+    assert (cities["seed"] == 11).all() and (region["seed"] == 11).all()
+    assert region["year"].iloc[4] == 2002.0
+
+
+@pytest.mark.parametrize("name", ["yrd_baseline.toml", "grid_baseline.toml"])
+def test_every_shipped_scenario_steps(name):
+    sc = load_scenario(name).with_overrides(params={"n_talent": 2000, "n_firms": 400,
+                                                    "n_funds": 20})
+    m = InnovationModel(sc, seed=1)
+    for _ in range(3):
+        m.step()
+    assert m.world.step == 3 and m.steps == 3
+    assert np.isfinite(m.city.index).all()
+
+
+def _outputs(seed, steps=10):
+    m = InnovationModel(small_grid(steps=steps), seed=seed)
+    m.run()
+    return m.cities_frame(), m.region_frame(), m.flows_frames()
+
+
+def test_same_seed_is_bit_identical():
+    a, b = _outputs(5), _outputs(5)
+    pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
+    pd.testing.assert_frame_equal(a[1], b[1], check_exact=True)
+    for k in a[2]:
+        pd.testing.assert_frame_equal(a[2][k], b[2][k], check_exact=True)
+
+
+def test_different_seeds_differ():
+    a, b = _outputs(5), _outputs(6)
+    assert not np.array_equal(a[0]["index"].to_numpy(), b[0]["index"].to_numpy())
+    assert not np.array_equal(a[2]["talent"].to_numpy(), b[2]["talent"].to_numpy())
+
+
+def test_mesa_fit_agents_views_and_collector(yrd_short):
+    m = yrd_short
+    govs = m.agents_by_type[Government]
+    assert len(govs) == 41
+    assert {g.name for g in govs} == set(m.geo.cities)
+    assert len(m.agents_by_type[VentureFund]) == m.funds.n
+    hefei = m.city_view("Hefei")
+    assert hefei["province"] == "Anhui" and hefei["tier"] in (1, 2, 3, 4)
+    assert "share_platform" in hefei["policy"]
+    mf = m.datacollector.get_model_vars_dataframe()
+    assert len(mf) == 13 and "mean_index" in mf
+    af = m.datacollector.get_agenttype_vars_dataframe(Government)
+    assert len(af) == 13 * 41
+    f = m.firm(0)
+    assert f.as_dict()["city_name"] in m.geo.cities
+    t = m.talent_agent(3)
+    assert 0 <= t.city < 41
+    with pytest.raises(IndexError):
+        m.firm(10**9)
+    assert m.time == 12.0
+
+
+def test_follow_one_firm_and_one_talent():
+    m = InnovationModel(small_grid(steps=6), seed=2)
+    m.track(firms=[0], talent=[0])
+    m.run()
+    hf, ht = m.history("firm", 0), m.history("talent", 0)
+    assert list(hf.index) == list(range(7)) and list(ht.index) == list(range(7))
+    assert {"cash", "capability", "city"} <= set(hf.columns)
+    with pytest.raises(KeyError, match="not tracked"):
+        m.history("firm", 5)
+
+
+def test_policy_rule_switches_on_at_its_year():
+    sc = small_grid(steps=12, rules=[{"cities": ["c2_2"], "from_year": 2002,
+                                      "budget_multiplier": 5.0}])
+    m = InnovationModel(sc, seed=1)
+    i = sc.geography.index("c2_2")
+    for _ in range(4):
+        m.step()
+        assert m.policy["budget_multiplier"][i] == 1.0
+    m.step()
+    assert m.policy["budget_multiplier"][i] == 5.0
+    assert m.governments[i].policy["budget_multiplier"] == 5.0
