@@ -1,0 +1,1 @@
+"""Running many models: run(), outputs, figures and the CLI."""

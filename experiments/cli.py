@@ -17,7 +17,8 @@ from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 __all__ = ["main"]
 
 EXAMPLES = {
-    "run": "example: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 --out results/base",
+    "run": "example: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 "
+           "--out results/base --figures",
     "scenarios": "example: innogrid scenarios",
 }
 
@@ -63,7 +64,8 @@ def _summary(out, elapsed: float) -> str:
     lines = [
         f"innogrid: {out.metadata['scenario']['name']}  seed {out.metadata['seed']}  "
         f"{last_step} quarters to {fin['year']:.2f}  ({elapsed:.2f} s)",
-        f"  mean index {fin['mean_index']:.1f} (year 1: {region['mean_index'].iloc[min(4, last_step)]:.1f})"
+        f"  mean index {fin['mean_index']:.1f} "
+        f"(after one year: {region['mean_index'].iloc[min(4, last_step)]:.1f})"
         f"   CV {fin['cv']:.2f}   Gini {fin['gini']:.2f}   Moran's I {fin['morans_i']:.2f}",
         f"  spillover share {fin['spillover_share']:.2f}   collaborative index "
         f"{fin['collab_index']:.0f}   firms alive {int(fin['firms_alive'])}",

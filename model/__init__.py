@@ -1,0 +1,1 @@
+"""innogrid's model: the simulation, importable on its own."""

@@ -72,7 +72,9 @@ class Pool:
 
 
 class FirmPool(Pool):
-    """Firms. Columns (one entry per firm ever created):
+    """Firms: one entry per firm ever created.
+
+    Columns:
 
     ======== ======= =====================================================
     city     int32   city index
@@ -104,7 +106,9 @@ class FirmPool(Pool):
 
 
 class TalentPool(Pool):
-    """Talent (researchers, engineers, would-be entrepreneurs). Columns:
+    """Talent: researchers, engineers, would-be entrepreneurs.
+
+    Columns:
 
     ======== ======= ==========================================
     city     int32   city index
@@ -123,7 +127,9 @@ class TalentPool(Pool):
 
 
 class FundPool(Pool):
-    """Venture-capital funds, private and government guidance funds. Columns:
+    """Venture-capital funds: private and government guidance funds.
+
+    Columns:
 
     ============== ======= =================================================
     home           int32   home city

@@ -247,13 +247,15 @@ def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:
                "corridor_cells"}
     for k in spec:
         if k not in allowed:
-            raise GeographyError(f"geography.{k}", spec[k], f"unknown key; allowed: {sorted(allowed)}")
+            raise GeographyError(f"geography.{k}", spec[k],
+                                 f"unknown key; allowed: {sorted(allowed)}")
     for k in ("cores", "corridor_cells"):
         if k in spec:
             try:
                 spec[k] = [tuple(int(v) for v in c) for c in spec[k]]
             except (TypeError, ValueError):
-                raise GeographyError(f"geography.{k}", spec[k], "a list of [x, y] integer pairs") from None
+                raise GeographyError(f"geography.{k}", spec[k],
+                                     "a list of [x, y] integer pairs") from None
     if "province_blocks" in spec:
         pb = spec["province_blocks"]
         if not (isinstance(pb, list) and len(pb) == 2 and all(isinstance(v, int) for v in pb)):

@@ -25,7 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import (
-    TICK_KEYS, CityState, FirmPool, FundPool, TalentPool, World,
+    TICK_KEYS,
+    CityState,
+    FirmPool,
+    FundPool,
+    TalentPool,
+    World,
 )
 from model.geography import Geography
 from model.params import SECTORS, Params

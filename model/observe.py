@@ -164,8 +164,10 @@ def tier_transitions(cities: pd.DataFrame, step_from: int, step_to: int) -> pd.D
 
 def leader_pull(knowledge_flow: np.ndarray, leaders: np.ndarray, dist_km: np.ndarray,
                 radius_km: float = 200.0) -> np.ndarray:
-    """Each leader's pull on its neighbours: share of the knowledge its neighbours (within
-    ``radius_km``) received that came from it. ``knowledge_flow[j, i]`` is from j to i.
+    """Each leader's pull on its neighbours.
+
+    The share of the knowledge its neighbours (within ``radius_km``) received that came
+    from it. ``knowledge_flow[j, i]`` is from j to i.
 
     Returns an array with one share per leader (NaN if it has no neighbours or they
     received nothing).

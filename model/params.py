@@ -153,7 +153,8 @@ class Params(_Validated):
                                      "Elasticity of rent to talent density (congestion).")
     # --- government ---------------------------------------------------------------
     budget_rate: float = p(0.01, "share of GDP", 0.0, 0.1, "assumption (public S&T spending "
-                           "is of the order of 0.5-1% of GDP in China, NBS)", "Innovation-policy budget as a share of GDP.")
+                           "is of the order of 0.5-1% of GDP in China, NBS)",
+                           "Innovation-policy budget as a share of GDP.")
     firm_tax_rate: float = p(0.15, "share of profit", 0.0, 0.5, "China high-tech enterprise "
                              "income-tax rate 15%", "Tax on firm profits, paid to the city budget.")
     platform_cost: float = p(2_000.0, "MU/platform", 1.0, 1e7, "assumption",
@@ -175,9 +176,11 @@ class Params(_Validated):
                              "Quarterly relaxation of culture and IP levels toward their start.")
     # --- knowledge and spillovers --------------------------------------------------
     knowledge_depreciation: float = p(0.04, "1/quarter", 0.0, 0.5, "R&D capital depreciation "
-                                      "~15%/yr (Griliches); 1-0.96^4 = 15%", "Quarterly loss of city knowledge.")
+                                      "~15%/yr (Griliches); 1-0.96^4 = 15%",
+                                      "Quarterly loss of city knowledge.")
     index_depreciation: float = p(0.025, "1/quarter", 0.0, 0.5, "assumption (patent value "
-                                  "decay ~10%/yr)", "Quarterly decay of the innovation index stock.")
+                                  "decay ~10%/yr)",
+                                  "Quarterly decay of the innovation index stock.")
     spill_decay_km: float = p(150.0, "km", 1.0, 5000.0, "assumption",
                               "e-folding distance of knowledge spillovers.")
     spill_rate: float = p(0.2, "1", 0.0, 5.0, "assumption",
@@ -193,7 +196,8 @@ class Params(_Validated):
                            "Knowledge per talent at which absorptive capacity is one half.")
     # --- innovation ---------------------------------------------------------------
     rd_intensity: tuple[float, ...] = p((0.08, 0.02, 0.015, 0.04), "share of revenue", 0.0, 0.5,
-                                        "assumption (R&D/revenue by sector)", "Firm R&D intensity by sector "
+                                        "assumption (R&D/revenue by sector)",
+                                        "Firm R&D intensity by sector "
                                         "(high_tech, manufacturing, service, creative).")
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
@@ -371,3 +375,47 @@ def param_table(cls: type = Params) -> list[dict[str, Any]]:
                                                   if k != "kind"}}
         for f in fields(cls)
     ]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt(x) for x in v) + ")"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v) if v != "" else '""'
+
+
+def markdown_param_table(cls: type) -> str:
+    """The parameter table of ``cls`` as markdown (docs/ODD.md Appendix B is generated)."""
+    lines = ["| name | default | unit | range | source | meaning |", "|---|---|---|---|---|---|"]
+    for r in param_table(cls):
+        rng = f"[{_fmt(r['lo'])}, {_fmt(r['hi'])}]" if r["lo"] is not None else "—"
+        lines.append(f"| `{r['name']}` | {_fmt(r['default'])} | {r['unit']} | {rng} | "
+                     f"{r['source']} | {r['doc']} |")
+    return "\n".join(lines)
+
+
+def update_odd(path: str = "docs/ODD.md") -> bool:
+    """Rewrite the generated tables between the ``<!-- params:NAME -->`` markers.
+
+    Returns True if the file changed. Run ``python -m model.params`` after changing a field.
+    """
+    import re
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    new = text
+    for cls in (Params, Policy):
+        tag = cls.__name__
+        pat = re.compile(rf"(<!-- params:{tag} -->\n).*?(\n<!-- /params:{tag} -->)", re.S)
+        new = pat.sub(lambda m, c=cls: m.group(1) + markdown_param_table(c) + m.group(2), new)
+    if new != text:
+        p.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    print("docs/ODD.md", "updated" if update_odd() else "already up to date")

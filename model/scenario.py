@@ -149,7 +149,11 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if "base" in data:
         if not isinstance(data["base"], str):
             raise ScenarioError(file, "base", data["base"], "a file name (string)")
-        base = _read((path.parent / data["base"]).resolve(), (*seen, path))
+        base_path = (path.parent / data["base"]).resolve()
+        if not base_path.exists():
+            raise ScenarioError(file, "base", data["base"],
+                                f"an existing TOML file (looked for {base_path})")
+        base = _read(base_path, (*seen, path))
         data = _merge(base, data)
     return data
 

@@ -1,0 +1,1 @@
+"""Shipped geography data (see README.md in this folder)."""

@@ -5,7 +5,8 @@ Each talent agent in city ``c`` founds a startup this quarter with probability
     p = p_found * (culture_c / 0.5)^found_culture_elast * (1 + v_c)^found_vc_elast
         * (1 + entry_ease_c) * skill,
 
-capped at 1, where ``v_c`` is the VC invested in the city this quarter (``invest`` runs first) per talent agent
+capped at 1, where ``v_c`` is the VC invested in the city this quarter (``invest`` runs
+first) per talent agent
 relative to the regional mean of that quantity (more likely where VC and culture support
 it). The founder leaves any employer and becomes the first employee of a new firm in
 ``c`` with ``startup_cash``; the firm's sector is the city's industry type with

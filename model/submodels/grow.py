@@ -41,8 +41,10 @@ def compute_wage(gdp: np.ndarray, population: np.ndarray, elasticity: float) -> 
 
 def compute_rent(talent: np.ndarray, gdp: np.ndarray, population: np.ndarray, base: float,
                  elasticity: float) -> np.ndarray:
-    """Rent per talent-quarter, MU. Example: equal income, density [1, 3], base 1, elast 1
-    -> [0.5, 1.5]."""
+    """Rent per talent-quarter, MU.
+
+    Example: equal income, density [1, 3], base 1, elast 1 -> [0.5, 1.5].
+    """
     rho = talent / population
     y = gdp / population
     rho_rel = rho / rho.mean() if rho.mean() > 0 else np.ones_like(rho)

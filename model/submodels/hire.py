@@ -2,7 +2,8 @@
 
 An alive firm wants ``target_staff[stage]`` employees and tries to close ``hire_speed`` of
 the gap each quarter (rounded up), but only as far as its cash covers one quarter of
-wage and rent for its whole staff, old and new, at the city's base wage. A firm whose cash cannot cover its current staff for a quarter
+wage and rent for its whole staff, old and new, at the city's base wage. A firm whose cash
+cannot cover its current staff for a quarter
 lays off the excess (random employees). Vacancies are then filled with the city's
 non-employed talent: job seekers and vacancies are each put in random order within their
 city and matched pairwise until either runs out (a simultaneous, city-by-city random

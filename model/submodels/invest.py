@@ -94,7 +94,8 @@ def compute_deals(city: np.ndarray, signal: np.ndarray, ticket: np.ndarray,
 
 def invest(world: World, rng: np.random.Generator) -> None:
     """Deploy VC, fund deals, realise exits and raise next vintages."""
-    c, f, fu, prm, geo, n = world.city, world.firms, world.funds, world.params, world.geo, world.geo.n
+    c, f, fu, prm, geo = world.city, world.firms, world.funds, world.params, world.geo
+    n = geo.n
     nf = fu.n
     if nf == 0:
         return

@@ -10,7 +10,8 @@ knowledge access and capital minus labour-and-land costs (congestion), plus, und
 negative competition, the "project grabbing" offer of the destination. A reviewing firm
 in ``i`` chooses by random utility (multinomial logit) among staying, valued
 ``L_i + relocate_threshold`` (the moving cost), and every other city ``j``, valued
-``L_j - beta_distance * d_ij / 100 km - beta_barrier * [province differs]``. Each employee follows with probability ``p_staff_follow`` (a
+``L_j - beta_distance * d_ij / 100 km - beta_barrier * [province differs]``. Each employee
+follows with probability ``p_staff_follow`` (a
 talent migration); the others stay in ``i`` without a job.
 """
 
@@ -55,7 +56,8 @@ def compute_move_probabilities(value: np.ndarray, dist_km: np.ndarray, province:
 
 def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None:
     """Review and move firms; employees follow or are released."""
-    c, f, t, prm, geo, n = world.city, world.firms, world.talent, world.params, world.geo, world.geo.n
+    c, f, t, prm, geo = world.city, world.firms, world.talent, world.params, world.geo
+    n = geo.n
     if n < 2:
         return
     alive = np.flatnonzero(f.view("alive"))

@@ -11,9 +11,10 @@ def test_revenue():
 
 
 def test_level_rises_with_spending_and_relaxes():
-    lv = compute_level(np.array([0.5]), np.array([0.5]), np.array([1.0]), np.array([100.0]), 50.0, 0.0)
+    one = np.ones(1)
+    lv = compute_level(0.5 * one, 0.5 * one, one, 100 * one, 50.0, 0.0)
     assert lv[0] == pytest.approx(1 - 0.5 * np.exp(-0.5))
-    lv = compute_level(np.array([0.9]), np.array([0.5]), np.array([0.0]), np.array([100.0]), 50.0, 0.5)
+    lv = compute_level(0.9 * one, 0.5 * one, 0 * one, 100 * one, 50.0, 0.5)
     assert lv[0] == pytest.approx(0.7)
 
 
@@ -29,10 +30,10 @@ def test_govern_spends_shares_and_keeps_the_books():
     from model.init import build_world
     from model.submodels.govern import govern
 
-    sc = small_grid(policy={"share_platform": 0.5, "share_rd_subsidy": 0.3, "share_talent": 0.0,
-                            "share_guidance": 0.2, "share_credit": 0.0, "share_basic_research": 0.0,
-                            "share_ip": 0.0, "share_culture": 0.0, "share_procurement": 0.0,
-                            "share_intermediary": 0.0})
+    zero = ("share_talent", "share_credit", "share_basic_research", "share_ip", "share_culture",
+            "share_procurement", "share_intermediary")
+    sc = small_grid(policy={"share_platform": 0.5, "share_rd_subsidy": 0.3,
+                            "share_guidance": 0.2, **dict.fromkeys(zero, 0.0)})
     rng = np.random.default_rng(0)
     pol, _ = sc.policy_at(2001)
     w = build_world(sc.params, sc.geography, pol, rng)
@@ -40,7 +41,8 @@ def test_govern_spends_shares_and_keeps_the_books():
     govern(w, rng)
     income = compute_revenue(w.city.gdp, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
     assert w.city.rd_pool == pytest.approx(0.3 * income)
-    expected_plat = plat0 * (1 - sc.params.platform_depreciation) + 0.5 * income / sc.params.platform_cost
+    prm = sc.params
+    expected_plat = plat0 * (1 - prm.platform_depreciation) + 0.5 * income / prm.platform_cost
     assert w.city.platforms == pytest.approx(expected_plat)
     gf = w.guidance_fund
     assert w.funds.capital[gf] == pytest.approx(0.2 * income * (1 + sc.params.guidance_leverage))
@@ -52,13 +54,15 @@ def test_lead_targets_build_platforms_in_target_cities():
     from model.init import build_world
     from model.submodels.govern import govern
 
-    sc = small_grid(rules=[{"cities": ["c0_0"], "share_lead": 0.3, "share_platform": 0.0, "share_basic_research": 0.0,
+    sc = small_grid(rules=[{"cities": ["c0_0"], "share_lead": 0.3, "share_platform": 0.0,
+                            "share_basic_research": 0.0,
                             "lead_targets": "c4_4, c4_3"}])
     rng = np.random.default_rng(0)
     pol, _ = sc.policy_at(2001)
     w = build_world(sc.params, sc.geography, pol, rng)
     before = w.city.platforms.copy()
-    budget0 = compute_revenue(w.city.gdp * w.gdp_base / w.city.gdp.sum(), w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    gdp_real = w.city.gdp * w.gdp_base / w.city.gdp.sum()
+    budget0 = compute_revenue(gdp_real, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
     govern(w, rng)
     after_dep = before * (1 - sc.params.platform_depreciation)
     own = sc.policy.share_platform * budget0 / sc.params.platform_cost

@@ -3,7 +3,9 @@ import pytest
 
 from model.params import Params
 from model.submodels.innovate import (
-    compute_expected_revenue, compute_external_share, compute_innovation_rate,
+    compute_expected_revenue,
+    compute_external_share,
+    compute_innovation_rate,
     compute_innovation_values,
 )
 

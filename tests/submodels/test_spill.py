@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from model.submodels.spill import (
-    compute_absorptive_capacity, compute_spill_kernel, compute_spillover,
+    compute_absorptive_capacity,
+    compute_spill_kernel,
+    compute_spillover,
 )
 
 

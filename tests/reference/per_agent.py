@@ -1,0 +1,35 @@
+"""Slow, obviously-correct per-agent versions of key vectorised decisions.
+
+They are kept only to test that the vectorised kernels agree with them in distribution.
+"""
+
+import numpy as np
+
+
+def migrate_one_by_one(origins, v, dist_km, province, prm, rng):
+    """Each searcher draws Gumbel noise for every city and picks the best (sequentially)."""
+    dest = np.empty(len(origins), dtype=np.int64)
+    n = len(v)
+    for k, i in enumerate(origins):
+        best, best_u = -1, -np.inf
+        for j in range(n):
+            u = (v[j] - prm.beta_distance * dist_km[i, j] / 100.0
+                 - prm.beta_barrier * (province[i] != province[j])
+                 + (prm.beta_stay if i == j else 0.0) + rng.gumbel())
+            if u > best_u:
+                best, best_u = j, u
+        dest[k] = best
+    return dest
+
+
+def match_one_by_one(seeker_city, slot_city, rng):
+    """Seekers, in random order, each take a random open slot in their city."""
+    open_slots = {}
+    for s, c in enumerate(slot_city):
+        open_slots.setdefault(int(c), []).append(s)
+    pairs = []
+    for s in rng.permutation(len(seeker_city)):
+        slots = open_slots.get(int(seeker_city[s]), [])
+        if slots:
+            pairs.append((s, slots.pop(int(rng.integers(len(slots))))))
+    return pairs

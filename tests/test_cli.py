@@ -1,0 +1,139 @@
+"""The command line: output contract, bad input (exit 2, one clear line, nothing written)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GRID = """
+[run]
+steps = 4
+seed = 3
+[geography]
+kind = "grid"
+width = 5
+height = 5
+[params]
+n_talent = 500
+n_firms = 100
+n_funds = 5
+"""
+
+
+def _write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_run_writes_the_output_contract(tmp_path, capsys):
+    sc = _write(tmp_path, GRID)
+    out = tmp_path / "out"
+    assert main(["run", str(sc), "--seed", "9", "--steps", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "tier 1" in printed and "seed 9" in printed
+    cities = pd.read_csv(out / "cities.csv")
+    region = pd.read_csv(out / "region.csv")
+    for col in ("step", "year", "city", "province", "index", "tier", "knowledge", "talent",
+                "firms", "vc_invested"):
+        assert col in cities.columns
+    for col in ("step", "year", "mean_index", "cv", "gini", "theil_between", "theil_within",
+                "morans_i", "tier_1", "tier_2", "tier_3", "tier_4", "spillover_share",
+                "collab_index"):
+        assert col in region.columns
+    assert len(region) == 4 and len(cities) == 4 * 25
+    assert (cities["seed"] == 9).all() and (region["seed"] == 9).all()
+    for k in ("talent", "capital", "knowledge", "collaboration"):
+        m = pd.read_csv(out / "flows" / f"{k}.csv", index_col=0)
+        assert m.shape == (25, 25)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["seed"] == 9 and meta["steps"] == 3
+    assert meta["params"]["n_talent"] == 500
+    for k in ("innogrid_version", "git_commit", "time_utc", "policy_default"):
+        assert meta[k]
+    assert (out / "cities.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_rerun_replaces_earlier_output(tmp_path):
+    sc = _write(tmp_path, GRID)
+    out = tmp_path / "out"
+    assert main(["run", str(sc), "--steps", "2", "--out", str(out)]) == 0
+    assert main(["run", str(sc), "--steps", "3", "--out", str(out)]) == 0
+    assert len(pd.read_csv(out / "region.csv")) == 4
+
+
+def test_refuses_to_overwrite_foreign_directory(tmp_path, capsys):
+    sc = _write(tmp_path, GRID)
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.txt").write_text("do not lose me")
+    assert main(["run", str(sc), "--out", str(out)]) == 2
+    assert "not an innogrid output" in capsys.readouterr().err
+    assert (out / "thesis.txt").read_text() == "do not lose me"
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.txt"]
+
+
+BAD = [
+    ("[params]\nn_talnt = 5\n", "params.n_talnt", "unknown key"),
+    ("[params]\np_search = 2.0\n", "params.p_search", "[0.0, 1.0]"),
+    ("[params]\nn_talent = \"many\"\n", "params.n_talent", "integer"),
+    ("[params\nn_talent = 5\n", "(syntax)", "valid TOML"),
+    ("[[rule]]\ncities = [\"Atlantis\"]\nshare_ip = 0.1\n", "rule[0].cities", "Shanghai"),
+    ("[[rule]]\nprovinces = [\"Guangdong\"]\n", "rule[0].provinces", "Jiangsu"),
+    ("[[rule]]\nshare_lead = 0.9\n", "share_*", "sum to <= 1"),
+    ("[policy]\nlead_targets = \"Hefei, Gotham\"\n", "policy.lead_targets", "Gotham"),
+    ("[run]\nsteps = 0\n", "run.steps", "[1, 10000]"),
+    ("[geography]\nkind = \"grid\"\nwidth = 40\n", "geography.width", "[5, 32]"),
+    ("colour = 1\n", "colour", "unknown key"),
+    ("base = \"missing.toml\"\n", "base", "existing TOML"),
+]
+
+
+@pytest.mark.parametrize("text,key,allowed", BAD)
+def test_bad_scenarios_exit_2_with_one_clear_line(tmp_path, text, key, allowed):
+    sc = _write(tmp_path, text)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "run", str(sc), "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    assert str(sc) in err and key in err and allowed in err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_missing_file_and_bad_options(tmp_path):
+    for args in (["run", str(tmp_path / "nope.toml")], ["run", "scenarios/yrd_baseline.toml",
+                                                        "--seed", "-4"],
+                 ["run", "scenarios/yrd_baseline.toml", "--steps", "abc"], ["frobnicate"]):
+        proc = subprocess.run([sys.executable, "-m", "experiments.cli", *args],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_inheritance_merges_and_appends_rules(tmp_path):
+    from model.scenario import load_scenario
+
+    _write(tmp_path, GRID + "[[rule]]\ncities = [\"c0_0\"]\nshare_ip = 0.0\n", "base.toml")
+    child = _write(tmp_path, "base = \"base.toml\"\n[params]\nn_firms = 50\n[[rule]]\n"
+                   "cities = [\"c1_1\"]\nshare_ip = 0.0\n", "child.toml")
+    sc = load_scenario(child)
+    assert sc.params.n_firms == 50 and sc.params.n_talent == 500
+    assert len(sc.rules) == 2 and sc.steps == 4
+
+
+def test_scenarios_lists_shipped_files(capsys):
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert "yrd_baseline" in out and "grid_baseline" in out
