@@ -188,7 +188,7 @@ class CityState:
     revenue: np.ndarray           # cumulative government revenue, MU
     spent: np.ndarray             # cumulative government spending, MU
     collab: np.ndarray            # (N, N) decaying collaboration intensity
-    external: np.ndarray          # external (spilled-over) knowledge absorbed last step
+    external: np.ndarray          # external (spilled-over) knowledge absorbed this step
     absorb: np.ndarray            # absorptive capacity in [0, 1]
     rank: np.ndarray              # rank of the index (0 = highest)
     tier: np.ndarray              # int 1..4 by the studies' rule

@@ -171,7 +171,8 @@ class InnovationModel(mesa.Model):
         5. ``invest``: VC funds screen the surviving firms, invest, exit, raise funds.
         6. ``hire``: firms staff up with the cash they now have.
         7. ``found``: talent founds startups, more where VC was invested this quarter.
-        8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter).
+        8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter,
+           unless the firm is left with no staff: it closes in next quarter's ``operate``).
         9. ``relocate``: firms under cost pressure move.
         10. ``grow``: GDP, wages and rents respond to the quarter's innovation and density.
         Then the step is observed.

@@ -139,8 +139,8 @@ def collab_index(region: pd.DataFrame, base_year: int) -> pd.Series:
     ``region`` needs ``year`` and the per-step indicator columns (:data:`COLLAB_INDICATORS`).
     Indicators are summed over trailing four quarters, divided by their mean over the base
     year's rows, averaged over the five, times 100. Rows before the data reaches the base
-    year are still expressed relative to it. If the run does not cover the base year the
-    first full year is the base.
+    year are still expressed relative to it. If the run does not cover the base year, the
+    calendar year of the fifth row (the first after a full year of data) is the base.
     """
     ind = region[list(COLLAB_INDICATORS)].rolling(4, min_periods=1).sum()
     years = np.floor(region["year"]).astype(int)

@@ -202,7 +202,7 @@ class Params(_Validated):
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
     innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0, "calibrated",
-                          "Poisson rate of innovation of a firm with unit inputs.")
+                          "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
     elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")
     elast_talent: float = p(0.3, "1", 0.0, 1.5, "assumption",
                             "Elasticity of innovation to the skill of the firm's staff.")
@@ -263,7 +263,7 @@ class Params(_Validated):
                            "e-folding distance of a fund's home bias.")
     barrier_vc: float = p(0.4, "multiplier", 0.0, 1.0, "assumption",
                           "Investment-reach multiplier across provinces (1 = no barrier).")
-    ticket: tuple[float, ...] = p((50.0, 300.0, 1000.0, 100.0), "MU", 0.0, 1e8, "assumption",
+    ticket: tuple[float, ...] = p((50.0, 300.0, 1000.0, 100.0), "MU", 1.0, 1e8, "assumption",
                                   "Deal size by stage (startup, scale-up, mature; last unused).")
     screen_noise: float = p(0.5, "1", 0.0, 5.0, "assumption",
                             "Noise in the signal of firm quality funds screen on (log-sd).")
@@ -357,6 +357,9 @@ class Policy(_Validated):
                               "Corridor on: corridor cities' mutual distances shrink.")
     budget_multiplier: float = p(1.0, "multiplier", 0.0, 20.0, "assumption",
                                  "Scales the city's innovation budget (a government push).")
+    otc_market: float = p(0.0, "1", 0.0, 1.0, "assumption (Tokyo's OTC market for tech SMEs)",
+                          "Over-the-counter market for tech SMEs: extra exit hazard, as a share "
+                          "of exit_rate, for VC-backed startups and scale-ups in the city.")
     vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                "Financial synergy: share of the cross-province VC barrier removed "
                                "for funds based in this city.")

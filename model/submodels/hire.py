@@ -17,7 +17,7 @@ import numpy as np
 from model.entities import World
 from model.sampling import rank_within
 
-__all__ = ["hire", "compute_vacancies", "compute_matches"]
+__all__ = ["hire", "compute_vacancies", "compute_filled_vacancies", "compute_matches"]
 
 MAX_STAFF = 1e9  # bound on affordable staff (keeps the integer cast exact for rich firms)
 
@@ -47,6 +47,36 @@ def compute_vacancies(staff: np.ndarray, target: np.ndarray, cash: np.ndarray,
     # a firm keeps at least one person (its founder) while alive
     layoffs = np.minimum(layoffs, np.maximum(staff - 1, 0))
     return hires, layoffs
+
+
+def compute_filled_vacancies(hires: np.ndarray, city: np.ndarray, seekers: np.ndarray,
+                             rng: np.random.Generator) -> np.ndarray:
+    """How many of each firm's vacancies get filled under uniform random matching.
+
+    Where a city has at least as many seekers as vacancies all are filled; otherwise the
+    seekers fill a uniformly random subset of the city's vacancies, i.e. the firms' fills
+    are multivariate hypergeometric. Equivalent to listing every vacancy and matching at
+    random, without materialising huge vacancy lists.
+
+    Parameters
+    ----------
+    hires : (F,) vacancies per firm; city : (F,) firm's city; seekers : (N,) per city.
+
+    Example: one city, 3 seekers, firms wanting [1, 10] -> fills sum to 3 and the first
+    firm is filled with probability 3/11.
+    """
+    filled = hires.copy()
+    want = np.bincount(city, weights=hires, minlength=len(seekers))
+    short = np.flatnonzero(want > seekers)
+    if not len(short):
+        return filled
+    order = np.argsort(city, kind="stable")
+    bounds = np.searchsorted(city[order], np.r_[short, short + 1].reshape(2, -1))
+    for c, lo, hi in zip(short, bounds[0], bounds[1], strict=True):
+        idx = order[lo:hi]
+        filled[idx] = rng.multivariate_hypergeometric(hires[idx], int(seekers[c]),
+                                                      method="marginals")
+    return filled
 
 
 def compute_matches(seeker_city: np.ndarray, slot_city: np.ndarray, n_cities: int,
@@ -92,9 +122,9 @@ def hire(world: World, rng: np.random.Generator) -> None:
             fired = cand[rank < lay[emp[cand]]]
             emp[fired] = -1
     seekers = np.flatnonzero(emp < 0)
-    # no firm can hire more than the city's job seekers (keeps the slot list small)
     n_seek = np.bincount(t.city[seekers], minlength=n)
-    slots = np.repeat(alive, np.minimum(hires, n_seek[city]))
+    filled = compute_filled_vacancies(hires, city, n_seek, rng)
+    slots = np.repeat(alive, filled)
     if len(seekers) and len(slots):
         si, vi = compute_matches(t.city[seekers], f.city[slots], n, rng)
         emp[seekers[si]] = slots[vi]

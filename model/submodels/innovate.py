@@ -18,11 +18,11 @@ this step (``spill``). Each innovation has value
 ``v = innov_value[sector] * LogNormal(-sigma^2/2, sigma) * (1 - rel_ip_value * (1 - ip_c))``
 (IP protection keeps value from imitation).
 
-With probability ``p_collab`` an innovation is co-invented with a firm in another city
-``j`` drawn with probability proportional to ``W0_cj * K_j`` (``W0``: the distance-decay
-kernel of ``spill`` without the collaboration boost; only the partner city is drawn, not a
-partner firm); its value is then credited
-half to each city and the pair's collaboration intensity rises by one.
+With probability ``p_collab`` an innovation is co-invented with another city ``j``,
+drawn with probability proportional to ``W0_cj * K_j`` (``W0``: the distance-decay kernel
+of ``spill`` without the collaboration boost; only the partner city is drawn, not a
+partner firm); its value is then credited half to each city and the pair's collaboration
+intensity rises by one.
 
 Credited value adds to the city's innovation index (a depreciating stock:
 ``I' = (1 - index_depreciation) I + value``) and knowledge stock
@@ -56,7 +56,7 @@ def compute_expected_revenue(staff: np.ndarray, capability: np.ndarray, producti
 def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: np.ndarray,
                             knowledge_in: np.ndarray, intermediary: np.ndarray,
                             prm) -> np.ndarray:
-    """Poisson rate per firm (all arrays shape (F,); ``knowledge_in = (K_c + E_c) / k_ref``).
+    """Innovation rate ``lambda`` per firm (arrays (F,); ``knowledge_in = (K_c + E_c) / k_ref``).
 
     Example: rate 0.02, rd 4, S 4, k 0, knowledge_in 1, no intermediary, elasticities
     (0.5, 0.5, 0.2, 0.3) -> 0.02 * 2 * 2 * 1 * 1 = 0.08.

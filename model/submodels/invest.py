@@ -17,8 +17,10 @@ cannot pay for are dropped. A funded firm receives the ticket as cash and keeps 
 fund (one VC round per firm in this version).
 
 **Exits.** A VC-backed firm exits (IPO or acquisition) with probability ``exit_rate``
-per quarter if mature (``0.3 * exit_rate`` if a scale-up); proceeds
-``exit_multiple * capability`` go to its fund's LPs.
+per quarter if mature (``0.3 * exit_rate`` if a scale-up), plus
+``otc_market_c * exit_rate`` if it is a startup or scale-up in a city with an
+over-the-counter market for tech SMEs (Tokyo); proceeds ``exit_multiple * capability``
+go to its fund's LPs.
 
 **Next fund (the Boston cycle).** After ``fund_life`` quarters a private fund raises its
 next vintage of size ``committed * clip(multiple^fund_growth_elast, 1/fund_max_growth,
@@ -88,7 +90,7 @@ def compute_deals(city: np.ndarray, signal: np.ndarray, ticket: np.ndarray,
     base = np.repeat(cum[starts] - ticket[order][starts], np.diff(np.r_[starts, len(order)]))
     within = cum - base
     funded = np.zeros(len(city), dtype=bool)
-    funded[order] = within <= money[c_sorted] + 1e-9
+    funded[order] = (within <= money[c_sorted] + 1e-9) & (money[c_sorted] > 0)
     return funded
 
 
@@ -162,10 +164,14 @@ def _close_deals(world: World, firm_ids: np.ndarray, ticket: np.ndarray, alloc: 
 
 def _exits(world: World, rng: np.random.Generator) -> None:
     f, fu, prm = world.firms, world.funds, world.params
-    backed = np.flatnonzero(f.view("alive") & (f.view("fund") >= 0) & (f.view("stage") >= 1))
+    backed = np.flatnonzero(f.view("alive") & (f.view("fund") >= 0))
     if not len(backed):
         return
-    hazard = prm.exit_rate * np.where(f.stage[backed] == 2, 1.0, SCALEUP_EXIT_FACTOR)
+    stage = f.stage[backed]
+    hazard = prm.exit_rate * (np.select([stage == 2, stage == 1], [1.0, SCALEUP_EXIT_FACTOR], 0.0)
+                              + np.where(stage <= 1, world.policy["otc_market"][f.city[backed]],
+                                         0.0))
+    hazard = np.minimum(hazard, 1.0)
     ex = backed[rng.random(len(backed)) < hazard]
     if not len(ex):
         return

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from model.submodels.hire import compute_matches, compute_vacancies
 
@@ -18,3 +19,18 @@ def test_matches_min_of_seekers_and_slots_per_city(rng):
     assert len(si) == 3
     assert (seekers[si] == slots[vi]).all()
     assert len(set(vi.tolist())) == len(vi) and len(set(si.tolist())) == len(si)
+
+
+def test_filled_vacancies_are_hypergeometric():
+    from model.submodels.hire import compute_filled_vacancies
+
+    rng = np.random.default_rng(5)
+    hires = np.array([1, 10, 4])
+    city = np.array([0, 0, 1])
+    seekers = np.array([3, 9])
+    first = 0
+    for _ in range(4000):
+        f = compute_filled_vacancies(hires, city, seekers, rng)
+        assert f[:2].sum() == 3 and f[2] == 4 and (f <= hires).all()
+        first += f[0]
+    assert first / 4000 == pytest.approx(3 / 11, abs=0.025)

@@ -26,3 +26,16 @@ def test_deals_best_signal_first_within_money():
     f = compute_deals(np.array([1, 0, 1]), np.array([1.0, 3.0, 2.0]), np.array([2.0, 2.0, 2.0]),
                       np.array([0.0, 2.0]))
     assert f.tolist() == [False, False, True]
+
+
+def test_otc_market_raises_exits_of_young_backed_firms():
+    from model.model import InnovationModel
+    from tests.conftest import small_grid
+
+    def exits(otc):
+        m = InnovationModel(small_grid(steps=12, policy={"otc_market": otc},
+                                       params={"n_funds": 20, "fund_size": 20000.0}), seed=4)
+        m.run()
+        return m.region_frame()["exits"].sum()
+
+    assert exits(1.0) > exits(0.0) + 5
