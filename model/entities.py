@@ -187,7 +187,8 @@ class CityState:
     procurement_pool: np.ndarray  # money for public procurement, MU
     revenue: np.ndarray           # cumulative government revenue, MU
     spent: np.ndarray             # cumulative government spending, MU
-    collab: np.ndarray            # (N, N) decaying collaboration intensity
+    collab: np.ndarray            # (N, N) decaying count of co-inventions of each pair
+    innov_stock: np.ndarray       # decaying count of innovations credited to the city
     external: np.ndarray          # external (spilled-over) knowledge absorbed this step
     absorb: np.ndarray            # absorptive capacity in [0, 1]
     rank: np.ndarray              # rank of the index (0 = highest)

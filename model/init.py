@@ -10,9 +10,11 @@
   capability uniform within the stage's range (mature: ``mature_capability * (1 + Exp(1))``);
   cash = two quarters of the stage's target staff cost. Then four labour-market rounds
   (``hire``, at the normal ``hire_speed``) staff them.
-* Knowledge: ``K_i = 100 * (GDP_i / mean GDP)^init_knowledge_elasticity``; ``k_ref`` is
-  the mean of ``K``. Innovation index: 0 (it emerges). Platforms:
-  ``init_platforms * GDP_i / mean GDP``.
+* Sample factor ``s = n_talent / 20,000`` (``REFERENCE_TALENT``): extensive stocks that
+  are not built from agents scale with it, so a larger sample describes the same region.
+* Knowledge: ``K_i = 100 * s * (GDP_i / mean GDP)^init_knowledge_elasticity``; ``k_ref``
+  is the mean of ``K``. Innovation index: 0 (it emerges). Platforms:
+  ``init_platforms * s * GDP_i / mean GDP``.
 * Culture and IP protection: ``0.5 * (y_i / mean y)^0.3`` clipped to [0.05, 0.95],
   ``y`` = GDP per head.
 * Funds: ``n_funds`` private funds homed with probability ~ ``GDP^init_vc_elasticity``;
@@ -39,6 +41,10 @@ from model.submodels.grow import compute_rent, compute_wage
 __all__ = ["build_world"]
 
 SKILL_SIGMA = 0.4
+#: Sample size at which initial knowledge and platforms take their nominal values; they
+#: scale with ``n_talent / REFERENCE_TALENT`` so that a larger sample of agents describes
+#: the same region (innovation value, budgets and platforms built all scale with it).
+REFERENCE_TALENT = 20_000
 INIT_STAGE_SHARES = (0.7, 0.2, 0.1)
 
 
@@ -49,7 +55,8 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
     gdp = geo.gdp.astype(float).copy()
     scale = 4.0 * prm.n_talent / (prm.talent_output_share * gdp.sum())
     rel_gdp = gdp / gdp.mean()
-    knowledge = 100.0 * rel_gdp ** prm.init_knowledge_elasticity
+    sample = prm.n_talent / REFERENCE_TALENT
+    knowledge = 100.0 * sample * rel_gdp ** prm.init_knowledge_elasticity
     y = gdp / geo.population
     level0 = np.clip(0.5 * (y / y.mean()) ** 0.3, 0.05, 0.95)
 
@@ -95,11 +102,12 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
         province=geo.province.copy(), population=geo.population.astype(float).copy(),
         industry=geo.industry.copy(), amenity=geo.amenity.astype(float).copy(),
         corridor=geo.corridor.copy(), gdp=gdp, knowledge=knowledge, index=zeros.copy(),
-        platforms=prm.init_platforms * rel_gdp, culture=level0.copy(), culture0=level0.copy(),
+        platforms=prm.init_platforms * sample * rel_gdp, culture=level0.copy(),
+        culture0=level0.copy(),
         ip=level0.copy(), ip0=level0.copy(), intermediary=zeros.copy(), wage=wage, rent=rent,
         talent_offer=zeros.copy(), budget=zeros.copy(), talent_pool=zeros.copy(),
         credit_pool=zeros.copy(), rd_pool=zeros.copy(), procurement_pool=zeros.copy(),
-        revenue=zeros.copy(), spent=zeros.copy(), collab=np.zeros((n, n)),
+        revenue=zeros.copy(), spent=zeros.copy(), collab=np.zeros((n, n)), innov_stock=zeros.copy(),
         external=zeros.copy(), absorb=zeros.copy(), rank=np.arange(n),
         tier=np.full(n, 2, dtype=np.int8),
     )

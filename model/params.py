@@ -136,7 +136,8 @@ class Params(_Validated):
                                   "Initial VC funds are homed with probability ~ GDP^this.")
     init_platforms: float = p(10.0, "platforms", 0.0, 1e5, "assumption (Shanghai had 22, "
                               "Shenzhen 18, Chengdu 9 high-level open platforms)",
-                              "Platforms of a city with the mean GDP at the start (~ GDP).")
+                              "Platforms of a city with the mean GDP at the start (~ GDP), at the "
+                              "reference sample of 20,000 talent agents.")
     talent_output_share: float = p(0.05, "share", 1e-4, 1.0, "assumption",
                                    "Share of city GDP paid as wages to the innovative workforce; "
                                    "sets the sample scale MU per 100m CNY of GDP.")

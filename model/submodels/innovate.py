@@ -167,6 +167,8 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     # city stocks
     ext_share = compute_external_share(c.knowledge, c.external, prm.elast_knowledge)
     world.tick["innovations"] += np.bincount(city, weights=counts, minlength=n)
+    c.innov_stock += (np.bincount(credit_city, minlength=n)
+                      + np.bincount(partner[co], minlength=n))
     world.tick["innov_value"] += city_value
     world.tick["external_value"] += city_value * ext_share
     c.index = (1.0 - prm.index_depreciation) * c.index + city_value

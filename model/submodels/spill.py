@@ -7,7 +7,10 @@ The spillover kernel from city ``j`` to city ``i`` is
 
 where ``d_eff_ij = d_ij * corridor_distance_factor`` when both cities are corridor members
 with the corridor active (else ``d_ij``), ``b_ij = barrier_spill`` between provinces and 1
-within one, and ``collab_ij`` is the decaying intensity of past co-inventions.
+within one, and ``collab_ij`` is the collaboration intensity of the pair: its decaying
+count of co-inventions over the mean decaying count of innovations of the two cities,
+``C_ij / max((S_i + S_j) / 2, 1)`` — a share, so it does not grow with the number of
+agents. Both counts decay by ``COLLAB_DECAY`` per quarter.
 
 City ``i`` absorbs external knowledge
 
@@ -29,7 +32,8 @@ import numpy as np
 
 from model.entities import World
 
-__all__ = ["spill", "compute_spill_kernel", "compute_absorptive_capacity", "compute_spillover"]
+__all__ = ["spill", "compute_spill_kernel", "compute_collab_intensity",
+           "compute_absorptive_capacity", "compute_spillover"]
 
 COLLAB_DECAY = 0.05  # per quarter; documented in ODD 7.2 (assumption)
 
@@ -54,6 +58,14 @@ def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np
     w = np.where(province[:, None] == province[None, :], w, w * barrier)
     np.fill_diagonal(w, 0.0)
     return w
+
+
+def compute_collab_intensity(count: np.ndarray, innov_stock: np.ndarray) -> np.ndarray:
+    """Pair intensity ``C_ij / max((S_i + S_j) / 2, 1)``, shape (N, N).
+
+    Example: 3 co-inventions between cities with 10 and 2 innovations -> 3 / 6 = 0.5.
+    """
+    return count / np.maximum(0.5 * (innov_stock[:, None] + innov_stock[None, :]), 1.0)
 
 
 def compute_absorptive_capacity(knowledge: np.ndarray, talent: np.ndarray,
@@ -86,7 +98,8 @@ def spill(world: World, rng: np.random.Generator) -> None:
             geo.dist_km, geo.province, active, prm.spill_decay_km, prm.barrier_spill,
             prm.corridor_distance_factor)
         world.spill_key = key
-    w = world.spill_weights * (1.0 + prm.collab_spill_boost * c.collab)
+    w = world.spill_weights * (1.0 + prm.collab_spill_boost
+                               * compute_collab_intensity(c.collab, c.innov_stock))
     c.absorb = compute_absorptive_capacity(c.knowledge, world.talent_count().astype(float),
                                            prm.absorb_half)
     flow = compute_spillover(w, c.knowledge, c.absorb, prm.spill_rate)
@@ -103,3 +116,4 @@ def spill(world: World, rng: np.random.Generator) -> None:
     c.knowledge += kept + received
     world.tick["shared_knowledge"] += received
     c.collab *= 1.0 - COLLAB_DECAY
+    c.innov_stock *= 1.0 - COLLAB_DECAY

@@ -30,3 +30,12 @@ def test_spillover_flow_matrix():
     f = compute_spillover(w, np.array([2.0, 4.0]), np.array([1.0, 0.5]), 1.0)
     assert f.tolist() == [[0, 2.0], [0.5, 0]]
     assert f.sum(1).tolist() == [2.0, 0.5]
+
+
+def test_collab_intensity_is_a_share():
+    from model.submodels.spill import compute_collab_intensity
+
+    c = np.array([[0, 3.0], [3.0, 0]])
+    out = compute_collab_intensity(c, np.array([10.0, 2.0]))
+    assert out[0, 1] == pytest.approx(0.5)
+    assert compute_collab_intensity(10 * c, np.array([100.0, 20.0]))[0, 1] == pytest.approx(0.5)
