@@ -1,0 +1,20 @@
+"""The benchmark script stays runnable (its --quick mode; figures are not asserted here)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_quick_mode_runs(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "benchmarks/bench_model.py", "--quick", "--no-profile",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert {"machine", "date_utc", "a", "b", "c"} <= set(data)
+    assert data["machine"]["cpu_model"] and data["machine"]["python"]
+    assert "(a)" in proc.stdout
