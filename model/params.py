@@ -202,7 +202,8 @@ class Params(_Validated):
                                         "(high_tech, manufacturing, service, creative).")
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
-    innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0, "calibrated",
+    innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0,
+                          "assumption (not yet calibrated; a calibration target of issue #3)",
                           "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
     elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")
     elast_talent: float = p(0.3, "1", 0.0, 1.5, "assumption",

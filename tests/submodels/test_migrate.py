@@ -23,3 +23,33 @@ def test_migration_probabilities():
     assert p[0] == pytest.approx([0.731, 0.269], abs=1e-3)
     p = compute_migration_probabilities(np.zeros(2), d, np.array([0, 1]), prm)
     assert p[0, 1] == pytest.approx(np.exp(-3) / (1 + np.exp(-3)))
+
+
+def test_migration_conserves_talent_pays_subsidies_and_records_flows():
+    from model.init import build_world
+    from model.submodels.migrate import migrate
+    from tests.conftest import small_grid
+
+    sc = small_grid(params={"p_search": 1.0, "beta_stay": 0.0, "beta_subsidy": 5.0})
+    rng = np.random.default_rng(2)
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, rng)
+    target = 12
+    w.city.talent_pool[:] = 0.0
+    w.city.talent_pool[target] = 1e9
+    w.city.talent_offer[:] = 0.0
+    w.city.talent_offer[target] = 3.0
+    before = w.talent_count()
+    migrate(w, rng)
+    after = w.talent_count()
+    assert after.sum() == before.sum()
+    flows = w.flows["talent"]
+    assert np.array_equal(after - before, flows.sum(axis=0) - flows.sum(axis=1))
+    arrivals = w.tick["talent_in"][target]
+    assert arrivals > 0
+    assert w.tick["talent_subsidy_paid"][target] == pytest.approx(3.0 * arrivals)
+    assert w.city.talent_pool[target] == pytest.approx(1e9 - 3.0 * arrivals)
+    movers = w.talent.view("moves") > 0
+    assert (w.talent.view("employer")[movers] == -1).all()
+    # the subsidised city draws more than its share
+    assert after[target] > before[target]
