@@ -176,6 +176,10 @@ class InnovationModel(mesa.Model):
         9. ``relocate``: firms under cost pressure move.
         10. ``grow``: GDP, wages and rents respond to the quarter's innovation and density.
         Then the step is observed.
+
+        The one ordering choice that changes results materially is a parameter:
+        ``migrate_before_hire`` runs ``migrate`` before ``hire`` and ``found``, so that
+        movers can be hired in their new city in the same quarter.
         """
         self._apply_policy()
         w, rng = self.world, self.rng
@@ -185,9 +189,12 @@ class InnovationModel(mesa.Model):
         innovate(w, rng)
         operate(w, rng)
         invest(w, rng)
+        if self.params.migrate_before_hire:
+            migrate(w, rng)
         hire(w, rng)
         found(w, rng, w.tick["vc_invested"])
-        migrate(w, rng)
+        if not self.params.migrate_before_hire:
+            migrate(w, rng)
         relocate(w, rng, w.tick["vc_invested"])
         grow(w, rng)
         w.step += 1

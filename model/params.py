@@ -282,6 +282,9 @@ class Params(_Validated):
     guidance_leverage: float = p(3.0, "MU private/MU public", 0.0, 20.0, "assumption (guidance "
                                  "funds target 1:3-1:5 leverage)",
                                  "Private money levered per unit of guidance-fund money.")
+    migrate_before_hire: bool = p(False, "flag", None, None, "assumption (an ordering choice)",
+                                  "Schedule migration before hiring and founding, so movers "
+                                  "can find a job in their new city the same quarter.")
     # --- talent migration ---------------------------------------------------------
     p_search: float = p(0.05, "1/quarter", 0.0, 1.0, "assumption",
                         "Share of talent that considers moving each quarter.")

@@ -30,7 +30,9 @@ def test_every_parameter_is_discussed_outside_the_table():
 
 def test_section_7_follows_step_order():
     src = inspect.getsource(InnovationModel.step)
-    calls = re.findall(r"^\s+(\w+)\(w, rng", src, re.M)
+    found = re.findall(r"^\s+(\w+)\(w, rng", src, re.M)
+    # the default order: a submodel called twice under an ordering flag counts at its last place
+    calls = [c for k, c in enumerate(found) if c not in found[k + 1:]]
     assert sorted(calls) == sorted(SUBMODELS)
     sections = re.findall(r"^### 7\.(\d+) (\w+)$", ODD, re.M)
     assert [name for _, name in sections] == calls

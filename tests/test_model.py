@@ -106,3 +106,18 @@ def test_policy_rule_switches_on_at_its_year():
     m.step()
     assert m.policy["budget_multiplier"][i] == 5.0
     assert m.governments[i].policy["budget_multiplier"] == 5.0
+
+
+def test_ordering_choice_is_a_parameter_and_matters():
+    def run(flag):
+        m = InnovationModel(small_grid(steps=8, params={"migrate_before_hire": flag,
+                                                        "p_search": 0.3}), seed=4)
+        m.run()
+        return m
+
+    a, b = run(False), run(True)
+    idle_a = (a.talent.view("employer") < 0).mean()
+    idle_b = (b.talent.view("employer") < 0).mean()
+    assert idle_b < idle_a  # movers get jobs in the same quarter
+    assert "migrate" in InnovationModel.step.__doc__ and "migrate_before_hire" in \
+        InnovationModel.step.__doc__
