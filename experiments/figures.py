@@ -48,7 +48,9 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
         for _, r in top.iterrows():
             ax.annotate(r["city"], pos[r["city"]], fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
-    ax.set_title(f"Innovation tiers, {int(last['year'].iloc[0])}")
+    year = float(last["year"].iloc[0])
+    when = f"end of {int(year) - 1}" if year.is_integer() else f"{year:.2f}"
+    ax.set_title(f"Innovation tiers, {when} (step {int(last['step'].iloc[0])})")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     paths.append(directory / "tiers_map.png")

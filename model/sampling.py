@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sample_rows", "rank_within", "softmax_rows", "prorate"]
+__all__ = ["sample_rows", "rank_within", "softmax_rows", "prorate", "cumsum_within"]
+
+
+def cumsum_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of ``values`` restarting at each new group; ``groups`` must be sorted.
+
+    Example: groups [0, 0, 1, 1, 1], values [2, 2, 1, 1, 1] -> [2, 4, 1, 2, 3].
+    """
+    if not len(values):
+        return np.zeros(0)
+    cs = np.cumsum(values)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return cs - np.repeat(cs[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
 
 
 def softmax_rows(u: np.ndarray) -> np.ndarray:

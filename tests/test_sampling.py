@@ -44,3 +44,11 @@ def test_softmax_rows():
     p = softmax_rows(np.array([[0.0, -1.0], [1000.0, 1000.0]]))
     assert p[0] == pytest.approx([0.7311, 0.2689], abs=1e-4)
     assert p[1].tolist() == [0.5, 0.5]
+
+
+def test_cumsum_within():
+    from model.sampling import cumsum_within
+
+    out = cumsum_within(np.array([0, 0, 1, 1, 1]), np.array([2.0, 2, 1, 1, 1]))
+    assert out.tolist() == [2, 4, 1, 2, 3]
+    assert len(cumsum_within(np.array([], dtype=int), np.array([]))) == 0

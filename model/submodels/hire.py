@@ -88,8 +88,8 @@ def compute_matches(seeker_city: np.ndarray, slot_city: np.ndarray, n_cities: in
     seeker_idx, slot_idx : int arrays of equal length: matched pairs (positions into the
     inputs). In each city ``min(#seekers, #slots)`` pairs are formed.
     """
-    s_order, s_rank = rank_within(seeker_city, rng)
-    v_order, v_rank = rank_within(slot_city, rng)
+    _, s_rank = rank_within(seeker_city, rng)
+    v_order, _ = rank_within(slot_city, rng)
     n_s = np.bincount(seeker_city, minlength=n_cities)
     n_v = np.bincount(slot_city, minlength=n_cities)
     m = np.minimum(n_s, n_v)
@@ -98,7 +98,6 @@ def compute_matches(seeker_city: np.ndarray, slot_city: np.ndarray, n_cities: in
     seeker_idx = np.flatnonzero(take)
     # v_order lists slots sorted by city then random; the r-th slot of city c sits at start+r
     slot_idx = v_order[slot_start[seeker_city[seeker_idx]] + s_rank[seeker_idx]]
-    del s_order, v_rank
     return seeker_idx, slot_idx
 
 

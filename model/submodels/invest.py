@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
-from model.sampling import sample_rows
+from model.sampling import cumsum_within, sample_rows
 
 __all__ = ["invest", "compute_reach", "compute_next_fund_size", "compute_deals"]
 
@@ -85,10 +85,7 @@ def compute_deals(city: np.ndarray, signal: np.ndarray, ticket: np.ndarray,
     """
     order = np.lexsort((-signal, city))
     c_sorted = city[order]
-    cum = np.cumsum(ticket[order])
-    starts = np.r_[0, np.flatnonzero(np.diff(c_sorted)) + 1]
-    base = np.repeat(cum[starts] - ticket[order][starts], np.diff(np.r_[starts, len(order)]))
-    within = cum - base
+    within = cumsum_within(c_sorted, ticket[order])
     funded = np.zeros(len(city), dtype=bool)
     funded[order] = (within <= money[c_sorted] + 1e-9) & (money[c_sorted] > 0)
     return funded
@@ -139,11 +136,7 @@ def _close_deals(world: World, firm_ids: np.ndarray, ticket: np.ndarray, alloc: 
     # drop deals a fund cannot pay for (random order within fund)
     order = np.lexsort((rng.random(len(fund)), fund))
     cum = np.zeros(len(fund))
-    sf = fund[order]
-    cs = np.cumsum(ticket[order])
-    starts = np.r_[0, np.flatnonzero(np.diff(sf)) + 1]
-    base = np.repeat(cs[starts] - ticket[order][starts], np.diff(np.r_[starts, len(sf)]))
-    cum[order] = cs - base
+    cum[order] = cumsum_within(fund[order], ticket[order])
     ok = cum <= fu.capital[fund] + 1e-9
     firm_ids, ticket, city, fund = firm_ids[ok], ticket[ok], city[ok], fund[ok]
     charge = np.bincount(fund, weights=ticket, minlength=fu.n)

@@ -25,7 +25,8 @@ import numpy as np
 from model.entities import World
 from model.sampling import prorate, sample_rows, softmax_rows
 
-__all__ = ["migrate", "compute_destination_utility", "compute_migration_probabilities"]
+__all__ = ["migrate", "move_talent", "compute_destination_utility",
+           "compute_migration_probabilities"]
 
 
 def compute_destination_utility(wage: np.ndarray, firms: np.ndarray, amenity: np.ndarray,
@@ -57,6 +58,16 @@ def compute_migration_probabilities(v: np.ndarray, dist_km: np.ndarray, province
     return softmax_rows(u)
 
 
+def move_talent(world: World, ids: np.ndarray, origin: np.ndarray, dest: np.ndarray) -> None:
+    """Move talent ``ids`` from ``origin`` to ``dest`` cities and record the flows."""
+    n = world.geo.n
+    world.talent.city[ids] = dest
+    world.talent.moves[ids] += 1
+    np.add.at(world.flows["talent"], (origin, dest), 1.0)
+    world.tick["talent_in"] += np.bincount(dest, minlength=n)
+    world.tick["talent_out"] += np.bincount(origin, minlength=n)
+
+
 def migrate(world: World, rng: np.random.Generator) -> None:
     """Move searching talent by logit choice; pay arrival subsidies; record the flows."""
     c, t, prm, geo, n = world.city, world.talent, world.params, world.geo, world.geo.n
@@ -72,12 +83,8 @@ def migrate(world: World, rng: np.random.Generator) -> None:
     movers, origin, dest = searchers[moved], origin[moved], dest[moved]
     if not len(movers):
         return
-    t.city[movers] = dest
+    move_talent(world, movers, origin, dest)
     t.employer[movers] = -1
-    t.moves[movers] += 1
-    np.add.at(world.flows["talent"], (origin, dest), 1.0)
-    world.tick["talent_in"] += np.bincount(dest, minlength=n)
-    world.tick["talent_out"] += np.bincount(origin, minlength=n)
     pay = prorate(c.talent_offer[dest], dest, c.talent_pool)
     paid = np.bincount(dest, weights=pay, minlength=n)
     c.talent_pool -= paid

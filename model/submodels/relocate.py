@@ -21,6 +21,7 @@ import numpy as np
 
 from model.entities import World
 from model.sampling import sample_rows, softmax_rows
+from model.submodels.migrate import move_talent
 
 __all__ = ["relocate", "compute_location_value", "compute_move_probabilities"]
 
@@ -84,11 +85,6 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
     if len(staff_ids):
         follow = rng.random(len(staff_ids)) < prm.p_staff_follow
         fol = staff_ids[follow]
-        o, d = t.city[fol], new_city[emp[fol]]
-        t.city[fol] = d
-        t.moves[fol] += 1
-        np.add.at(world.flows["talent"], (o, d), 1.0)
-        world.tick["talent_out"] += np.bincount(o, minlength=n)
-        world.tick["talent_in"] += np.bincount(d, minlength=n)
+        move_talent(world, fol, t.city[fol], new_city[emp[fol]])
         emp[staff_ids[~follow]] = -1
     world.sync_staff()
