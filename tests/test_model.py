@@ -1,5 +1,7 @@
 """Smoke, reproducibility and Mesa-fit tests of the whole model."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,7 +33,11 @@ def test_yrd_steps_and_records(yrd_short):
     assert region["year"].iloc[4] == 2002.0
 
 
-@pytest.mark.parametrize("name", ["yrd_baseline.toml", "grid_baseline.toml"])
+SHIPPED = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "scenarios")
+                 .glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_scenario_steps(name):
     sc = load_scenario(name).with_overrides(params={"n_talent": 2000, "n_firms": 400,
                                                     "n_funds": 20})
