@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from model.params import ParamError
 from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 
@@ -20,6 +22,8 @@ EXAMPLES = {
     "run": "example: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 "
            "--out results/base --figures",
     "scenarios": "example: innogrid scenarios",
+    "compare": "example: innogrid compare yrd_baseline.toml hefei_push.toml free_flow.toml "
+               "--seeds 20 --out results/compare",
 }
 
 
@@ -53,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="output directory (default: results/<scenario>)")
     r.add_argument("--figures", action="store_true", help="also write PNG figures")
     sub.add_parser("scenarios", help="list the shipped scenarios", epilog=EXAMPLES["scenarios"])
+    c = sub.add_parser("compare", help="compare scenarios against a base over common seeds",
+                       epilog=EXAMPLES["compare"])
+    c.add_argument("base", help="the base scenario")
+    c.add_argument("others", nargs="+", help="scenarios to compare with the base")
+    c.add_argument("--seeds", type=_pos_int, default=20, help="replicates per scenario (20)")
+    c.add_argument("--root-seed", type=_nonneg_int, default=20260101,
+                   help="root of the replicate seeds (SeedSequence(root).spawn(N))")
+    c.add_argument("--steps", type=_pos_int, help="quarters (default: each scenario's run.steps)")
+    c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
+    c.add_argument("--out", default="results/compare", help="output directory")
     return p
 
 
@@ -94,6 +108,33 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from experiments.compare import run_compare, write_comparison
+
+    for p in (args.base, *args.others):
+        load_scenario(p)  # validate every file before any run
+    t0 = time.perf_counter()
+    runs, summary, meta = run_compare(args.base, args.others, args.seeds, args.root_seed,
+                                      args.steps, args.jobs)
+    write_comparison(runs, summary, meta, args.out)
+    print(f"innogrid compare: base {args.base}, {args.seeds} common seeds from root "
+          f"{args.root_seed} ({time.perf_counter() - t0:.1f} s)")
+    shown = summary[summary["measure"].isin(["mean_index", "cv", "morans_i", "tier_2",
+                                             "target_rank", "target_share", "corridor_share",
+                                             "talent_cross_province",
+                                             "capital_cross_province"])]
+    for comp, g in shown.groupby("comparison", sort=False):
+        print(f"  {comp} - base:")
+        for r in g.itertuples():
+            if np.isnan(r.diff):
+                continue
+            flag = " *" if r.beyond_noise else ""
+            print(f"    {r.measure:24s} {r.diff:+12.4g}  [{r.ci_low:+.4g}, {r.ci_high:+.4g}]{flag}")
+    print(f"  (* = 95% interval excludes 0)  wrote {args.out}/ (compare.csv, runs.csv, "
+          "compare.png, metadata.json)")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -114,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.run import OutputError
 
     try:
-        return {"run": _cmd_run, "scenarios": _cmd_scenarios}[args.command](args)
+        return {"run": _cmd_run, "scenarios": _cmd_scenarios,
+                "compare": _cmd_compare}[args.command](args)
     except (ScenarioError, ParamError, OutputError, _UsageError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
