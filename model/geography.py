@@ -7,6 +7,8 @@ A :class:`Geography` is plain data (arrays, one entry per city). Two builders:
 * :func:`yrd` — the 41 cities of the Yangtze River Delta shipped in
   ``model/data/yrd_cities.csv`` (sources in ``model/data/README.md``), with great-circle
   distances in km.
+* :func:`peers` — Chengdu and Shenzhen with ten peer cities (``peer_cities.csv``), for the
+  catch-up scenarios.
 
 :func:`build_space` turns a geography into a ``mesa.discrete_space`` space whose cells
 are the cities (an ``OrthogonalMooreGrid`` for grids, a ``Network`` for real maps).
@@ -23,7 +25,8 @@ import numpy as np
 
 from model.params import SECTORS
 
-__all__ = ["Geography", "GeographyError", "grid", "yrd", "haversine_km", "build_space", "load"]
+__all__ = ["Geography", "GeographyError", "grid", "yrd", "peers", "haversine_km", "build_space",
+           "load"]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -120,13 +123,34 @@ def haversine_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 def yrd() -> Geography:
     """The 41 cities of the Yangtze River Delta from the shipped data file."""
-    text = resources.files("model.data").joinpath("yrd_cities.csv").read_text(encoding="utf-8")
+    return _from_csv("yrd", "yrd_cities.csv", ("Shanghai", "Jiangsu", "Zhejiang", "Anhui"))
+
+
+def peers() -> Geography:
+    """Chengdu and Shenzhen with their peer cities (``model/data/peer_cities.csv``).
+
+    Twelve large Chinese cities; ``extra`` holds the 2020 R&D intensity and the number of
+    high-level open platforms where known (NaN otherwise) — facts to compare outputs
+    with, never model inputs.
+    """
+    geo = _from_csv("peers", "peer_cities.csv", None)
+    text = resources.files("model.data").joinpath("peer_cities.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines()))
-    provinces = ("Shanghai", "Jiangsu", "Zhejiang", "Anhui")
+    geo.extra["rd_intensity_2020"] = np.array([float(r["rd_intensity_2020"]) for r in rows])
+    geo.extra["open_platforms"] = np.array([float(r["open_platforms"]) if r["open_platforms"]
+                                            else np.nan for r in rows])
+    return geo
+
+
+def _from_csv(name: str, file: str, provinces: tuple[str, ...] | None) -> Geography:
+    text = resources.files("model.data").joinpath(file).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    if provinces is None:
+        provinces = tuple(dict.fromkeys(r["province"] for r in rows))
     lat = np.array([float(r["lat"]) for r in rows])
     lon = np.array([float(r["lon"]) for r in rows])
     return Geography(
-        name="yrd",
+        name=name,
         cities=tuple(r["city"] for r in rows),
         provinces=provinces,
         province=np.array([provinces.index(r["province"]) for r in rows]),
@@ -236,13 +260,13 @@ def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:
     """
     spec = dict(spec)
     kind = spec.pop("kind", "yrd")
-    if kind == "yrd":
+    if kind in ("yrd", "peers"):
         if spec:
             raise GeographyError(f"geography.{next(iter(spec))}", spec[next(iter(spec))],
-                                 "the yrd geography takes no other keys")
-        return yrd()
+                                 f"the {kind} geography takes no other keys")
+        return yrd() if kind == "yrd" else peers()
     if kind != "grid":
-        raise GeographyError("geography.kind", kind, "'yrd' or 'grid'")
+        raise GeographyError("geography.kind", kind, "'yrd', 'peers' or 'grid'")
     allowed = {"width", "height", "cores", "province_blocks", "cell_km", "core_radius_cells",
                "corridor_cells"}
     for k in spec:

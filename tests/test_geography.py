@@ -56,7 +56,7 @@ def test_grid_cores_concentrate_population():
 def test_load_rejects_unknown_keys():
     with pytest.raises(GeographyError, match="geography.colour"):
         load({"kind": "grid", "colour": 1}, np.random.default_rng(0))
-    with pytest.raises(GeographyError, match="'yrd' or 'grid'"):
+    with pytest.raises(GeographyError, match="'yrd', 'peers' or 'grid'"):
         load({"kind": "moon"}, np.random.default_rng(0))
 
 
@@ -71,3 +71,18 @@ def test_build_space_cells_in_city_order():
     space2, cells2 = build_space(g2, random.Random(0))
     assert len(cells2) == 41
     assert all(len(c.connections) >= 4 for c in cells2)
+
+
+def test_peer_cities_for_the_catch_up_scenarios():
+    from model.geography import peers
+
+    g = peers()
+    assert g.n == 12 and {"Chengdu", "Shenzhen", "Beijing", "Shanghai"} <= set(g.cities)
+    assert g.corridor.sum() == 0
+    rd = dict(zip(g.cities, g.extra["rd_intensity_2020"], strict=True))
+    assert (rd["Chengdu"], rd["Shanghai"], rd["Shenzhen"]) == (2.8, 4.1, 4.9)
+    plat = dict(zip(g.cities, g.extra["open_platforms"], strict=True))
+    assert (plat["Chengdu"], plat["Shanghai"], plat["Shenzhen"]) == (9, 22, 18)
+    assert np.isnan(plat["Wuhan"])  # unknown stays unknown
+    d = g.dist_km[g.index("Chengdu"), g.index("Shenzhen")]
+    assert 1100 < d < 1500
