@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--steps", type=_pos_int, help="quarters (default: each scenario's run.steps)")
     c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
     c.add_argument("--out", default="results/compare", help="output directory")
+    k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
+                       epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
+                              "--jobs 2")
+    k.add_argument("spec", help="calibration spec (TOML)")
+    k.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
     return p
 
 
@@ -135,6 +140,25 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from experiments.calibrate import calibrate, load_spec
+
+    spec = load_spec(args.spec)
+    t0 = time.perf_counter()
+    print(f"innogrid calibrate: {len(spec.free)} free parameters, {spec.samples} points + the "
+          f"base, {spec.seeds} seeds each, validation on {spec.validation_seeds} fresh seeds")
+    rec = calibrate(spec, jobs=args.jobs)
+    v = rec["validation"]["facts_mean"]
+    print(f"  best point {rec['best']['index']} (loss {rec['best']['loss']:.3f}"
+          f"{', the base itself' if rec['best']['is_base'] else ''}): {rec['best']['params']}")
+    print(f"  validation over {spec.validation_seeds} seeds: Shanghai alone in tier 1 "
+          f"{v['shanghai_alone']:.0%}, named tier-2 cities in tier 2 {v['named_tier2']:.2f}/8, "
+          f"tier 3 {v['tier_3']:.1f}, tier 4 {v['tier_4']:.1f}")
+    print(f"  targets met: {rec['met']}  ({time.perf_counter() - t0:.0f} s)")
+    print(f"  wrote {spec.output} and its .json record")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -156,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
-                "compare": _cmd_compare}[args.command](args)
+                "compare": _cmd_compare, "calibrate": _cmd_calibrate}[args.command](args)
     except (ScenarioError, ParamError, OutputError, _UsageError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2

@@ -203,7 +203,7 @@ class Params(_Validated):
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
     innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0,
-                          "assumption (not yet calibrated; a calibration target of issue #3)",
+                          "assumption (a free parameter of experiments/yrd_calibration.toml)",
                           "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
     elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")
     elast_talent: float = p(0.3, "1", 0.0, 1.5, "assumption",

@@ -1,0 +1,88 @@
+"""Calibration: facts only in the loss, a seeded re-runnable search, clear spec errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments.calibrate import latin_hypercube, load_spec, loss, tier_facts
+from model.scenario import ScenarioError
+
+
+def test_tier_facts():
+    cities = ("Shanghai", "Hangzhou", "Nanjing", "Xuzhou", "Hefei")
+    f = tier_facts(np.array([1, 2, 2, 3, 4]), cities)
+    assert f == {"shanghai_alone": 1.0, "named_tier2": 2.0, "tier_3": 1.0, "tier_4": 1.0}
+    f = tier_facts(np.array([1, 1, 2, 3, 4]), cities)
+    assert f["shanghai_alone"] == 0.0
+
+
+def test_loss_hand_case_and_zero_band():
+    f = [{"shanghai_alone": 1.0, "named_tier2": 5.0, "tier_3": 9.0, "tier_4": 23.0}]
+    assert loss(f) == pytest.approx(0.25 + 0.01 * 2.25)
+    inside = [{"shanghai_alone": 1.0, "named_tier2": 8.0, "tier_3": 9.0, "tier_4": 23.0}]
+    assert loss(inside) == 0.0
+    assert loss([{"shanghai_alone": 0.5, "named_tier2": 8.0, "tier_3": 9.0,
+                  "tier_4": 23.0}]) > 10
+
+
+def test_latin_hypercube_strata():
+    pts = latin_hypercube(10, {"a": (0.0, 1.0), "b": (5.0, 6.0)}, np.random.default_rng(0))
+    a = sorted(int(p["a"] * 10) for p in pts)
+    assert a == list(range(10))
+    assert all(5.0 <= p["b"] <= 6.0 for p in pts)
+
+
+@pytest.mark.parametrize("text,key", [
+    ("[free]\nspill_decay_km = [0.5, 100.0]\n", "free.spill_decay_km"),
+    ("[free]\nn_talent = [10, 100]\n", "free.n_talent"),
+    ("[free]\nnot_a_param = [0, 1]\n", "free.not_a_param"),
+    ("samples = 0\n[free]\ninnov_rate = [0.01, 0.02]\n", "samples"),
+    ("colour = 1\n", "colour"),
+    ("[free]\n", "free"),
+])
+def test_spec_errors_name_the_key(tmp_path, text, key):
+    p = tmp_path / "spec.toml"
+    p.write_text('base = "' + str(__import__("pathlib").Path("scenarios/yrd_baseline.toml")
+                                  .resolve()) + '"\n' + text)
+    with pytest.raises(ScenarioError) as e:
+        load_spec(p)
+    assert e.value.key == key and str(p) in str(e.value)
+
+
+def test_tiny_calibration_writes_scenario_and_record(tmp_path):
+    from experiments.calibrate import calibrate
+    from model.scenario import load_scenario
+
+    spec_file = tmp_path / "spec.toml"
+    base = __import__("pathlib").Path("scenarios/yrd_baseline.toml").resolve()
+    # a short, small base keeps the test fast
+    small = tmp_path / "small.toml"
+    small.write_text(f'base = "{base}"\n[run]\nsteps = 8\n[params]\nn_talent = 2000\n'
+                     'n_firms = 500\nn_funds = 20\n')
+    spec_file.write_text(f'base = "{small}"\noutput = "{tmp_path / "cal.toml"}"\nsamples = 2\n'
+                         'seeds = 1\nvalidation_seeds = 2\nroot_seed = 3\n'
+                         '[free]\ninnov_rate = [0.01, 0.03]\n')
+    spec = load_spec(spec_file)
+    rec = calibrate(spec, progress=lambda *_: None)
+    assert len(rec["points"]) == 3  # the base point and two samples
+    assert rec["points"][0]["params"] == {"innov_rate": 0.02}
+    cal = load_scenario(tmp_path / "cal.toml")
+    assert cal.params.innov_rate == rec["best"]["params"]["innov_rate"]
+    assert cal.params.n_talent == 2000  # inherits the base
+    saved = json.loads((tmp_path / "cal.json").read_text())
+    assert saved["best"] == rec["best"] and len(saved["validation_seeds"]) == 2
+    # the facts are outputs only: the calibrated scenario sets nothing but free parameters
+    assert set(cal.raw["params"]) - {"n_talent", "n_firms", "n_funds", "start_year"} == {
+        "innov_rate"}
+    assert not cal.rules
+
+
+def test_shipped_calibration_is_current_and_meets_targets():
+    rec = json.loads(open("scenarios/yrd_calibrated.json").read())
+    assert all(rec["met"].values()), rec["met"]
+    from model.scenario import load_scenario
+
+    cal = load_scenario("yrd_calibrated.toml")
+    for k, v in rec["best"]["params"].items():
+        assert getattr(cal.params, k) == v
