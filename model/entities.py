@@ -326,6 +326,10 @@ class World:
         Reference knowledge level (mean at the start) that makes knowledge unit-free.
     gdp_base : float
         Regional GDP at the start; budgets see GDP deflated by regional growth.
+    eff_dist : ndarray, shape (N, N)
+        Effective distances in km: ``dist_km``, times ``corridor_distance_factor`` between
+        two cities on an active corridor. Knowledge, VC, talent and firms all move along
+        it (``spill``, ``invest``, ``migrate``, ``relocate``).
     """
 
     geo: Any
@@ -343,12 +347,17 @@ class World:
     gdp_base: float = 0.0                     # regional GDP at the start (deflator base)
     guidance_fund: np.ndarray | None = None   # (N,) fund id of each city's guidance fund
     spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
+    eff_dist: np.ndarray | None = None        # (N, N) effective km (corridors shorten)
     spill_key: tuple | None = None            # policy state the cached kernel was built for
 
     @property
     def year(self) -> float:
         """Calendar time of the current step (start year + step / 4)."""
         return self.params.start_year + self.step / 4.0
+
+    def distances(self) -> np.ndarray:
+        """Effective distances (N, N) in km; corridors shorten them (see ``eff_dist``)."""
+        return self.geo.dist_km if self.eff_dist is None else self.eff_dist
 
     def reset_tick(self) -> None:
         """Zero this step's tallies."""

@@ -1,7 +1,8 @@
 """Submodel ``invest``: venture capital — deployment with home bias, screening, exits, next funds.
 
 **Reach.** Fund ``f`` based in city ``h`` reaches city ``c`` with weight
-``R_fc = exp(-d_hc / vc_reach_km) * b_fc``; ``b_fc = 1`` within a province, else
+``R_fc = exp(-d_hc / vc_reach_km) * b_fc`` (``d``: effective distance, corridors shorten
+it); ``b_fc = 1`` within a province, else
 ``barrier_vc + (1 - barrier_vc) * vc_cross_region_h`` (financial synergy lifts the border).
 
 **Deployment.** Each quarter a fund seeks to invest ``deploy_rate * capital``, spread over
@@ -99,7 +100,7 @@ def invest(world: World, rng: np.random.Generator) -> None:
     if nf == 0:
         return
     home = fu.view("home")
-    reach = compute_reach(home, geo.dist_km, geo.province, prm.vc_reach_km, prm.barrier_vc,
+    reach = compute_reach(home, world.distances(), geo.province, prm.vc_reach_km, prm.barrier_vc,
                           world.policy["vc_cross_region"])
     alive = f.view("alive")
     cand = np.flatnonzero(alive & (f.view("fund") < 0) & (f.view("exits") == 0)

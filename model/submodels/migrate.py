@@ -7,6 +7,7 @@ A share ``p_search`` of talent reconsider their city each quarter. A searcher in
            + beta_amenity * amenity_j + beta_culture * culture_j
            - beta_cost * log(rent_j) + beta_subsidy * offer_j / mean(wage)
            - beta_distance * d_ij / 100 km - beta_barrier * [province_i != province_j]
+          (d_ij: effective distance; an active corridor shortens it)
            + beta_stay * [i == j] + Gumbel noise,
 
 and moves to the city of highest utility, so ``P(j | i) = softmax_j(U_ij)``. ``firms_j``
@@ -76,7 +77,7 @@ def migrate(world: World, rng: np.random.Generator) -> None:
         return
     v = compute_destination_utility(c.wage, world.firm_count(), c.amenity, c.culture, c.rent,
                                     c.talent_offer, prm)
-    prob = compute_migration_probabilities(v, geo.dist_km, geo.province, prm)
+    prob = compute_migration_probabilities(v, world.distances(), geo.province, prm)
     origin = t.city[searchers]
     dest = sample_rows(prob, origin, rng)
     moved = dest != origin

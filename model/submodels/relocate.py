@@ -67,7 +67,7 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
         return
     value = compute_location_value((c.knowledge + c.external) / world.k_ref, vc_now, c.wage,
                                    c.rent, c.talent_offer, prm.competition_intensity)
-    prob = compute_move_probabilities(value, geo.dist_km, geo.province, prm.beta_distance,
+    prob = compute_move_probabilities(value, world.distances(), geo.province, prm.beta_distance,
                                       prm.beta_barrier, prm.relocate_threshold)
     origin = f.city[review]
     dest = sample_rows(prob, origin, rng)

@@ -6,9 +6,12 @@ The spillover kernel from city ``j`` to city ``i`` is
     W_ii = 0,
 
 where ``d_eff_ij = d_ij * corridor_distance_factor`` when both cities are corridor members
-with the corridor active (else ``d_ij``), ``b_ij = barrier_spill`` between provinces and 1
-within one, and ``collab_ij`` is the collaboration intensity of the pair: its decaying
-count of co-inventions over the mean decaying count of innovations of the two cities,
+with the corridor active (else ``d_ij``; ``spill`` keeps this effective-distance matrix in
+``world.eff_dist``, and ``invest``, ``migrate`` and ``relocate`` use it too, so talent,
+capital and firms flow along the corridor as knowledge does), ``b_ij = barrier_spill``
+between provinces and 1 within one, and ``collab_ij`` is the collaboration intensity of the
+pair: its decaying count of co-inventions over the mean decaying count of innovations of
+the two cities,
 ``C_ij / max((S_i + S_j) / 2, 1)`` — a share, so it does not grow with the number of
 agents. Both counts decay by ``COLLAB_DECAY`` per quarter.
 
@@ -33,9 +36,22 @@ import numpy as np
 from model.entities import World
 
 __all__ = ["spill", "compute_spill_kernel", "compute_collab_intensity",
+           "compute_effective_distance",
            "compute_absorptive_capacity", "compute_spillover"]
 
 COLLAB_DECAY = 0.05  # per quarter; documented in ODD 7.2 (assumption)
+
+
+def compute_effective_distance(dist_km: np.ndarray, corridor: np.ndarray,
+                               factor: float) -> np.ndarray:
+    """Distances with corridor pairs shortened.
+
+    ``d * factor`` if both ends are on an active corridor, else ``d``. Example: 100 km
+    between two active corridor cities, factor 0.5 -> 50 km; to a city off the corridor
+    -> unchanged.
+    """
+    pair = corridor[:, None] & corridor[None, :]
+    return np.where(pair, dist_km * factor, dist_km)
 
 
 def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np.ndarray,
@@ -52,9 +68,7 @@ def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np
     ``W = e^-1 * 0.5 = 0.1839``; if both are active corridor cities with factor 0.5:
     ``e^-0.5 * 0.5 = 0.3033``.
     """
-    pair_corr = corridor[:, None] & corridor[None, :]
-    d_eff = np.where(pair_corr, dist_km * corridor_factor, dist_km)
-    w = np.exp(-d_eff / decay_km)
+    w = np.exp(-compute_effective_distance(dist_km, corridor, corridor_factor) / decay_km)
     w = np.where(province[:, None] == province[None, :], w, w * barrier)
     np.fill_diagonal(w, 0.0)
     return w
@@ -94,6 +108,8 @@ def spill(world: World, rng: np.random.Generator) -> None:
     active = geo.corridor & world.policy["corridor_active"].astype(bool)
     key = (tuple(np.flatnonzero(active)),)
     if world.spill_weights is None or world.spill_key != key:
+        world.eff_dist = compute_effective_distance(geo.dist_km, active,
+                                                    prm.corridor_distance_factor)
         world.spill_weights = compute_spill_kernel(
             geo.dist_km, geo.province, active, prm.spill_decay_km, prm.barrier_spill,
             prm.corridor_distance_factor)

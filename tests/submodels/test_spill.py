@@ -39,3 +39,26 @@ def test_collab_intensity_is_a_share():
     out = compute_collab_intensity(c, np.array([10.0, 2.0]))
     assert out[0, 1] == pytest.approx(0.5)
     assert compute_collab_intensity(10 * c, np.array([100.0, 20.0]))[0, 1] == pytest.approx(0.5)
+
+
+def test_effective_distance_shortens_only_corridor_pairs():
+    from model.submodels.spill import compute_effective_distance
+
+    d = np.array([[0, 100.0, 100.0], [100.0, 0, 100.0], [100.0, 100.0, 0]])
+    e = compute_effective_distance(d, np.array([True, True, False]), 0.5)
+    assert e[0, 1] == 50.0 and e[1, 0] == 50.0
+    assert e[0, 2] == 100.0 and e[1, 2] == 100.0
+
+
+def test_active_corridor_shortens_distances_for_every_flow():
+    from model.model import InnovationModel
+    from tests.conftest import small_grid
+
+    sc = small_grid(steps=2, rules=[{"corridor": True, "corridor_active": True}])
+    m = InnovationModel(sc, seed=1)
+    m.step()
+    corr = np.flatnonzero(sc.geography.corridor)
+    i, j = corr[0], corr[1]
+    d = m.world.distances()
+    assert d[i, j] == pytest.approx(sc.geography.dist_km[i, j] * sc.params.corridor_distance_factor)
+    assert m.world.distances() is m.world.eff_dist
