@@ -373,8 +373,15 @@ class World:
         f = self.firms
         return np.bincount(f.view("city")[f.view("alive")], minlength=self.geo.n)
 
-    def sync_staff(self) -> None:
-        """Recompute every firm's ``staff`` from the talent's ``employer`` column."""
-        emp = self.talent.view("employer")
-        staff = np.bincount(emp[emp >= 0], minlength=self.firms.n)
-        self.firms.view("staff")[:] = staff
+    def set_employer(self, ids: np.ndarray, employer: np.ndarray | int) -> None:
+        """Give talent ``ids`` a new ``employer`` (-1: none), keeping firms' ``staff`` in step.
+
+        The one place employment changes: old employers lose, new ones gain, in time
+        proportional to the agents moved, not to the whole population.
+        """
+        emp, staff, nf = self.talent.employer, self.firms.staff, self.firms.n
+        old = emp[ids]
+        staff[:nf] -= np.bincount(old[old >= 0], minlength=nf).astype(staff.dtype)
+        emp[ids] = employer
+        new = emp[ids]
+        staff[:nf] += np.bincount(new[new >= 0], minlength=nf).astype(staff.dtype)

@@ -58,8 +58,7 @@ def found(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None:
     k_per = c.knowledge[fc] / np.maximum(talent_n[fc], 1.0)
     k_ref_per = world.k_ref / max(talent_n.mean(), 1.0)
     capability = t.skill[founders] * k_per / k_ref_per
-    ids = f.add(k, city=fc, sector=sector, stage=0, capability=capability, staff=1,
+    ids = f.add(k, city=fc, sector=sector, stage=0, capability=capability,
                 cash=prm.startup_cash, born=world.step)
-    t.employer[founders] = ids
+    world.set_employer(founders, ids)
     world.tick["founded"] += np.bincount(fc, minlength=n)
-    world.sync_staff()

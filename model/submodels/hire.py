@@ -118,13 +118,11 @@ def hire(world: World, rng: np.random.Generator) -> None:
         cand = workers[lay[w_emp] > 0]
         if len(cand):
             _, rank = rank_within(emp[cand], rng)
-            fired = cand[rank < lay[emp[cand]]]
-            emp[fired] = -1
+            world.set_employer(cand[rank < lay[emp[cand]]], -1)
     seekers = np.flatnonzero(emp < 0)
     n_seek = np.bincount(t.city[seekers], minlength=n)
     filled = compute_filled_vacancies(hires, city, n_seek, rng)
     slots = np.repeat(alive, filled)
     if len(seekers) and len(slots):
         si, vi = compute_matches(t.city[seekers], f.city[slots], n, rng)
-        emp[seekers[si]] = slots[vi]
-    world.sync_staff()
+        world.set_employer(seekers[si], slots[vi])

@@ -85,10 +85,9 @@ def migrate(world: World, rng: np.random.Generator) -> None:
     if not len(movers):
         return
     move_talent(world, movers, origin, dest)
-    t.employer[movers] = -1
+    world.set_employer(movers, -1)
     pay = prorate(c.talent_offer[dest], dest, c.talent_pool)
     paid = np.bincount(dest, weights=pay, minlength=n)
     c.talent_pool -= paid
     c.spent += paid
     world.tick["talent_subsidy_paid"] += paid
-    world.sync_staff()

@@ -122,9 +122,7 @@ def _fail(world: World, ids: np.ndarray) -> None:
     dead = np.zeros(f.n, dtype=bool)
     dead[ids] = True
     emp = t.view("employer")
-    released = (emp >= 0) & dead[np.maximum(emp, 0)]
-    emp[released] = -1
-    f.staff[ids] = 0
+    world.set_employer(np.flatnonzero((emp >= 0) & dead[np.maximum(emp, 0)]), -1)
     # angel risk sharing: the government reimburses part of the VC money lost on startups
     backed = ids[(f.fund[ids] >= 0) & (f.stage[ids] == 0)]
     if len(backed):

@@ -86,5 +86,4 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
         follow = rng.random(len(staff_ids)) < prm.p_staff_follow
         fol = staff_ids[follow]
         move_talent(world, fol, t.city[fol], new_city[emp[fol]])
-        emp[staff_ids[~follow]] = -1
-    world.sync_staff()
+        world.set_employer(staff_ids[~follow], -1)

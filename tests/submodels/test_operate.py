@@ -70,8 +70,8 @@ def test_failure_releases_staff_and_angel_risk_sharing_reimburses_the_fund():
 def test_firm_without_staff_closes():
     w, rng = _world()
     i = _staffed_firm(w)
-    w.talent.employer[w.talent.view("employer") == i] = -1
-    w.sync_staff()
+    w.set_employer(np.flatnonzero(w.talent.view("employer") == i), -1)
+    assert w.firms.staff[i] == 0
     w.firms.cash[i] = 1e6
     operate(w, rng)
     assert not w.firms.alive[i]
