@@ -348,6 +348,7 @@ class World:
     guidance_fund: np.ndarray | None = None   # (N,) fund id of each city's guidance fund
     spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
     eff_dist: np.ndarray | None = None        # (N, N) effective km (corridors shorten)
+    reach: tuple | None = None                # (key, (F, N) fund reach) cached by invest
     spill_key: tuple | None = None            # policy state the cached kernel was built for
 
     @property

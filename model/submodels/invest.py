@@ -99,9 +99,12 @@ def invest(world: World, rng: np.random.Generator) -> None:
     nf = fu.n
     if nf == 0:
         return
-    home = fu.view("home")
-    reach = compute_reach(home, world.distances(), geo.province, prm.vc_reach_km, prm.barrier_vc,
-                          world.policy["vc_cross_region"])
+    cross_region = world.policy["vc_cross_region"]
+    key = (world.spill_key, nf, cross_region.tobytes())
+    if world.reach is None or world.reach[0] != key:  # changes only with corridors or policy
+        world.reach = (key, compute_reach(fu.view("home"), world.distances(), geo.province,
+                                          prm.vc_reach_km, prm.barrier_vc, cross_region))
+    reach = world.reach[1]
     alive = f.view("alive")
     cand = np.flatnonzero(alive & (f.view("fund") < 0) & (f.view("exits") == 0)
                           & (f.view("stage") <= 1))

@@ -39,3 +39,24 @@ def test_otc_market_raises_exits_of_young_backed_firms():
         return m.region_frame()["exits"].sum()
 
     assert exits(1.0) > exits(0.0) + 5
+
+
+def test_reach_is_cached_and_rebuilt_when_policy_changes():
+    from model.model import InnovationModel
+    from model.submodels.invest import compute_reach
+    from tests.conftest import small_grid
+
+    sc = small_grid(steps=8, rules=[{"from_year": 2002, "vc_cross_region": 1.0}])
+    m = InnovationModel(sc, seed=2)
+    m.step()
+    first = m.world.reach
+    m.step()
+    assert m.world.reach is first  # nothing changed: reused
+    for _ in range(3):
+        m.step()
+    w = m.world
+    assert w.reach is not first
+    expected = compute_reach(w.funds.view("home"), w.distances(), w.geo.province,
+                             w.params.vc_reach_km, w.params.barrier_vc,
+                             w.policy["vc_cross_region"])
+    np.testing.assert_array_equal(w.reach[1], expected)
