@@ -97,12 +97,10 @@ def _summary(out, elapsed: float) -> str:
 
 
 def _cmd_run(args) -> int:
-    from experiments.run import run, write_outputs
+    from experiments.run import check_output_dir, run, write_outputs
 
     sc = load_scenario(args.scenario)
-    out_dir = Path(args.out) if args.out else Path("results") / sc.name
-    if out_dir.exists() and not out_dir.is_dir():
-        raise _UsageError(f"--out {out_dir}: exists and is not a directory")
+    out_dir = check_output_dir(Path(args.out) if args.out else Path("results") / sc.name)
     t0 = time.perf_counter()
     out = run(sc, seed=args.seed, steps=args.steps)
     elapsed = time.perf_counter() - t0
@@ -115,9 +113,11 @@ def _cmd_run(args) -> int:
 
 def _cmd_compare(args) -> int:
     from experiments.compare import run_compare, write_comparison
+    from experiments.run import check_output_dir
 
     for p in (args.base, *args.others):
-        load_scenario(p)  # validate every file before any run
+        load_scenario(p)  # validate every file and the target before any run
+    check_output_dir(args.out)
     t0 = time.perf_counter()
     runs, summary, meta = run_compare(args.base, args.others, args.seeds, args.root_seed,
                                       args.steps, args.jobs)
@@ -169,10 +169,6 @@ def _cmd_scenarios(args) -> int:
     return 0
 
 
-class _UsageError(Exception):
-    pass
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -181,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
                 "compare": _cmd_compare, "calibrate": _cmd_calibrate}[args.command](args)
-    except (ScenarioError, ParamError, OutputError, _UsageError) as e:
+    except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

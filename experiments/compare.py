@@ -9,8 +9,6 @@ the part of the seed noise the scenarios share, so small policy effects show.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.run import OutputError, provenance
+from experiments.run import atomic_output_dir, provenance
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
 
@@ -121,24 +119,12 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, Any],
                      directory: str | Path) -> Path:
     """Write runs.csv, compare.csv, metadata.json and compare.png atomically."""
-    target = Path(directory)
-    if target.exists() and any(target.iterdir()) and not (target / "metadata.json").exists():
-        raise OutputError(f"--out {target}: exists, is not empty and is not an innogrid output "
-                          "(no metadata.json); choose another directory")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_output_dir(directory) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "compare.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
         _figure(summary, tmp / "compare.png")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return Path(directory)
 
 
 def _figure(summary: pd.DataFrame, path: Path) -> None:

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata as _md
 from pathlib import Path
@@ -24,7 +26,8 @@ import pandas as pd
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
 
-__all__ = ["Outcomes", "run", "provenance", "write_outputs", "OutputError"]
+__all__ = ["Outcomes", "run", "provenance", "write_outputs", "atomic_output_dir",
+           "check_output_dir", "OutputError"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,14 +115,8 @@ def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = N
                     metadata=provenance(sc, seed, steps), model=m if keep_model else None)
 
 
-def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
-    """Write the output contract into ``directory`` atomically.
-
-    Everything is written into a temporary sibling directory first and moved into place
-    only when complete, so an interrupted or failed write leaves no partial output. An
-    existing directory is replaced only if it is an earlier innogrid output (it holds
-    ``metadata.json``) or empty; anything else is refused, so nothing is lost.
-    """
+def check_output_dir(directory: str | Path) -> Path:
+    """Refuse a target that is a file, or a non-empty directory that is not ours."""
     target = Path(directory)
     if target.exists():
         if not target.is_dir():
@@ -127,9 +124,37 @@ def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -
         if any(target.iterdir()) and not (target / "metadata.json").exists():
             raise OutputError(f"--out {target}: exists, is not empty and is not an innogrid "
                               "output (no metadata.json); choose another directory")
+    return target
+
+
+@contextmanager
+def atomic_output_dir(directory: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling directory; move it into place at ``directory`` on success.
+
+    An interrupted or failed write leaves no partial output. An existing directory is
+    replaced only if it is an earlier innogrid output (it holds ``metadata.json``) or
+    empty; anything else is refused (:class:`OutputError`), so nothing is lost.
+    """
+    target = check_output_dir(directory)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
+        yield tmp
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
+    """Write the output contract into ``directory`` atomically (see :func:`atomic_output_dir`)."""
+    with atomic_output_dir(directory) as tmp:
         out.cities.to_csv(tmp / "cities.csv", index=False)
         out.region.to_csv(tmp / "region.csv", index=False)
         try:
@@ -145,14 +170,4 @@ def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -
             from experiments.figures import baseline_figures
 
             baseline_figures(out, tmp / "figures")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return Path(directory)
