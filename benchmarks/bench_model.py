@@ -67,7 +67,7 @@ from model.scenario import load_scenario, scenario_from_dict  # noqa: E402
 
 SUBMODELS = ("govern", "spill", "innovate", "operate", "invest", "hire", "found", "migrate",
              "relocate", "grow")
-HOOKS = ("_observe", "_apply_policy", "_sync_fund_agents")
+HOOKS = ("_observe", "_apply_policy")
 GB = 1024 ** 3
 
 # --------------------------------------------------------------------------- configurations

@@ -297,6 +297,7 @@ TICK_KEYS: tuple[str, ...] = (
     "rd_spent", "rd_subsidy", "vc_invested", "vc_cross_province", "vc_deals", "exits",
     "talent_in", "talent_out", "talent_subsidy_paid", "founded", "failed", "relocated_in",
     "relocated_out", "shared_knowledge", "support_spending", "loans", "procurement",
+    "talent_cross_province", "knowledge_cross_province",
 )
 
 
@@ -349,6 +350,7 @@ class World:
     spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
     eff_dist: np.ndarray | None = None        # (N, N) effective km (corridors shorten)
     reach: tuple | None = None                # (key, (F, N) fund reach) cached by invest
+    cross_province: np.ndarray | None = None  # (N, N) bool, pair in different provinces
     spill_key: tuple | None = None            # policy state the cached kernel was built for
 
     @property

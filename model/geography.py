@@ -123,7 +123,8 @@ def haversine_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 def yrd() -> Geography:
     """The 41 cities of the Yangtze River Delta from the shipped data file."""
-    return _from_csv("yrd", "yrd_cities.csv", ("Shanghai", "Jiangsu", "Zhejiang", "Anhui"))
+    return _from_rows("yrd", _read_rows("yrd_cities.csv"),
+                      ("Shanghai", "Jiangsu", "Zhejiang", "Anhui"))
 
 
 def peers() -> Geography:
@@ -133,18 +134,21 @@ def peers() -> Geography:
     high-level open platforms where known (NaN otherwise) — facts to compare outputs
     with, never model inputs.
     """
-    geo = _from_csv("peers", "peer_cities.csv", None)
-    text = resources.files("model.data").joinpath("peer_cities.csv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+    rows = _read_rows("peer_cities.csv")
+    geo = _from_rows("peers", rows, None)
     geo.extra["rd_intensity_2020"] = np.array([float(r["rd_intensity_2020"]) for r in rows])
     geo.extra["open_platforms"] = np.array([float(r["open_platforms"]) if r["open_platforms"]
                                             else np.nan for r in rows])
     return geo
 
 
-def _from_csv(name: str, file: str, provinces: tuple[str, ...] | None) -> Geography:
+def _read_rows(file: str) -> list[dict[str, str]]:
     text = resources.files("model.data").joinpath(file).read_text(encoding="utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _from_rows(name: str, rows: list[dict[str, str]],
+               provinces: tuple[str, ...] | None) -> Geography:
     if provinces is None:
         provinces = tuple(dict.fromkeys(r["province"] for r in rows))
     lat = np.array([float(r["lat"]) for r in rows])

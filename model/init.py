@@ -116,6 +116,7 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
         flows={k: np.zeros((n, n)) for k in ("talent", "capital", "knowledge", "collaboration")},
         tick={k: np.zeros(n) for k in TICK_KEYS}, step=0, scale=scale,
         k_ref=float(knowledge.mean()), guidance_fund=gids, gdp_base=float(gdp.sum()),
+        cross_province=geo.province[:, None] != geo.province[None, :],
     )
     from model.submodels.hire import hire
 

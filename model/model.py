@@ -143,9 +143,11 @@ class InnovationModel(mesa.Model):
 
     def track(self, firms: list[int] = (), talent: list[int] = ()) -> None:
         """Record the full row of these firms and talent agents at every following step."""
-        self._tracked["firm"].extend(int(i) for i in firms)
-        self._tracked["talent"].extend(int(i) for i in talent)
-        self._record_tracked()
+        new = {"firm": [int(i) for i in firms if int(i) not in self._tracked["firm"]],
+               "talent": [int(i) for i in talent if int(i) not in self._tracked["talent"]]}
+        for kind, ids in new.items():
+            self._tracked[kind].extend(dict.fromkeys(ids))
+        self._record_tracked(new)
 
     def history(self, kind: str, i: int) -> pd.DataFrame:
         """The recorded history of a tracked ``"firm"`` or ``"talent"`` agent."""
@@ -198,7 +200,6 @@ class InnovationModel(mesa.Model):
         relocate(w, rng, w.tick["vc_invested"])
         grow(w, rng)
         w.step += 1
-        self._sync_fund_agents()
         self._observe()
 
     def run(self, steps: int | None = None) -> None:
@@ -213,10 +214,6 @@ class InnovationModel(mesa.Model):
         if active != self._active_rules:
             self.policy, self._active_rules = self.config.policy_at(year)
             self.world.policy = self.policy
-
-    def _sync_fund_agents(self) -> None:
-        for i in range(len(self.fund_agents), self.world.funds.n):
-            self.fund_agents.append(VentureFund(self, i))
 
     # ---------------------------------------------------------------- observation
     def _observe(self) -> None:
@@ -241,8 +238,6 @@ class InnovationModel(mesa.Model):
         t, tb, tw = observe.theil(c.index, geo.province)
         val = tick["innov_value"].sum()
         counts = np.bincount(c.tier, minlength=5)
-        fl = w.flows
-        cross_prov = geo.province[:, None] != geo.province[None, :]
         self._region_rows.append({
             "mean_index": float(c.index.mean()), "cv": observe.cv(c.index),
             "gini": observe.gini(c.index), "theil": t, "theil_between": tb, "theil_within": tw,
@@ -251,7 +246,7 @@ class InnovationModel(mesa.Model):
             "tier_4": int(counts[4]),
             "spillover_share": float(tick["external_value"].sum() / val) if val > 0 else 0.0,
             "talent_migration": float(tick["talent_in"].sum()),
-            "_talent_flow_total": float(fl["talent"][cross_prov].sum()),
+            "talent_cross_province": float(tick["talent_cross_province"].sum()),
             "vc_invested": float(tick["vc_invested"].sum()),
             "vc_cross_province": float(tick["vc_cross_province"].sum()),
             "innovations": float(tick["innovations"].sum()),
@@ -260,7 +255,7 @@ class InnovationModel(mesa.Model):
             "exits": float(tick["exits"].sum()),
             "ind_achievement_sharing": float(tick["collab_value_cross"].sum()),
             "ind_resource_sharing": float(tick["shared_knowledge"].sum()
-                                          + _cross_province_knowledge(self)),
+                                          + tick["knowledge_cross_province"].sum()),
             "ind_innovation_cooperation": float(tick["collab_cross"].sum()),
             "ind_industrial_linkage": float(tick["vc_cross_province"].sum()
                                             + tick["relocated_in"].sum()),
@@ -269,13 +264,10 @@ class InnovationModel(mesa.Model):
         self._record_tracked()
         self.datacollector.collect(self)
 
-    def _record_tracked(self) -> None:
-        for kind, ids in self._tracked.items():
+    def _record_tracked(self, tracked: dict[str, list[int]] | None = None) -> None:
+        for kind, ids in (self._tracked if tracked is None else tracked).items():
             view = FirmView if kind == "firm" else TalentView
             for i in ids:
-                if any(r["kind"] == kind and r["id"] == i and r["step"] == self.world.step
-                       for r in self._history[-len(ids) - 1:]):
-                    continue
                 row = view(self.world, i).as_dict()
                 row.update(kind=kind, step=self.world.step, year=self.world.year)
                 self._history.append(row)
@@ -302,8 +294,6 @@ class InnovationModel(mesa.Model):
         df = pd.DataFrame(self._region_rows)
         df.insert(0, "step", np.arange(len(df)))
         df.insert(1, "year", self.params.start_year + df["step"] / 4.0)
-        cum = df.pop("_talent_flow_total")
-        df["talent_cross_province"] = cum.diff().fillna(0.0)
         df["collab_index"] = observe.collab_index(df, base_year=2011)
         df.insert(0, "seed", self.seed)
         return df[["seed", *REGION_COLUMNS]]
@@ -314,12 +304,3 @@ class InnovationModel(mesa.Model):
         return {k: pd.DataFrame(v, index=pd.Index(names, name="from"), columns=names)
                 for k, v in self.world.flows.items()}
 
-
-def _cross_province_knowledge(model: InnovationModel) -> float:
-    """Knowledge spilled across province borders this step (from the last spill)."""
-    c, geo = model.city, model.geo
-    if model.world.spill_weights is None:
-        return 0.0
-    cross = geo.province[:, None] != geo.province[None, :]
-    w = model.world.spill_weights * cross
-    return float(model.params.spill_rate * c.absorb @ (w @ c.knowledge))

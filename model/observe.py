@@ -15,8 +15,8 @@ Definitions (docs/ODD.md section 4.11 "Observation"):
 * **Collaborative-innovation index** (YRD, base year = 100): the mean of five primary
   indicators, each relative to its base-year value — achievement sharing (value of
   cross-city co-inventions), resource sharing (platform knowledge shared across cities
-  plus knowledge spilled across province borders, the latter from the distance-decay
-  kernel without the collaboration boost, at end-of-step stocks), innovation cooperation
+  plus the knowledge ``spill`` moved across province borders this step), innovation
+  cooperation
   (number of cross-city co-inventions), industrial linkage (cross-province VC plus firm
   relocations),
   environmental support (government spending on platforms, IP, culture, intermediaries).

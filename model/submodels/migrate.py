@@ -67,6 +67,8 @@ def move_talent(world: World, ids: np.ndarray, origin: np.ndarray, dest: np.ndar
     np.add.at(world.flows["talent"], (origin, dest), 1.0)
     world.tick["talent_in"] += np.bincount(dest, minlength=n)
     world.tick["talent_out"] += np.bincount(origin, minlength=n)
+    cross = world.geo.province[origin] != world.geo.province[dest]
+    world.tick["talent_cross_province"] += np.bincount(dest[cross], minlength=n)
 
 
 def migrate(world: World, rng: np.random.Generator) -> None:

@@ -121,6 +121,7 @@ def spill(world: World, rng: np.random.Generator) -> None:
     flow = compute_spillover(w, c.knowledge, c.absorb, prm.spill_rate)
     c.external = flow.sum(axis=1)
     world.flows["knowledge"] += flow.T
+    world.tick["knowledge_cross_province"] += (flow * world.cross_province).sum(axis=1)
     # platform knowledge: home share and shared share
     produced = prm.platform_knowledge * c.platforms
     share = world.policy["platform_sharing"]
