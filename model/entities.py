@@ -184,6 +184,7 @@ class CityState:
     talent_pool: np.ndarray       # money earmarked for talent subsidies, MU
     credit_pool: np.ndarray       # money available for SME loans, MU
     rd_pool: np.ndarray           # money available for R&D subsidies, MU
+    rd_coverage: np.ndarray       # share of R&D subsidy claims paid last quarter, [0, 1]
     procurement_pool: np.ndarray  # money for public procurement, MU
     revenue: np.ndarray           # cumulative government revenue, MU
     spent: np.ndarray             # cumulative government spending, MU

@@ -158,13 +158,19 @@ class Params(_Validated):
                            "Innovation-policy budget as a share of GDP.")
     firm_tax_rate: float = p(0.15, "share of profit", 0.0, 0.5, "China high-tech enterprise "
                              "income-tax rate 15%", "Tax on firm profits, paid to the city budget.")
-    platform_cost: float = p(2_000.0, "MU/platform", 1.0, 1e7, "assumption",
+    platform_cost: float = p(500.0, "MU/platform", 1.0, 1e7, "assumption, set so that the "
+                             "status-quo platform budget (share_platform) sustains about the "
+                             "initial stock against platform_depreciation",
                              "Cost of one unit of research infrastructure (lab, incubator).")
     platform_depreciation: float = p(0.01, "1/quarter", 0.0, 0.2, "assumption",
                                      "Share of infrastructure lost per quarter.")
-    platform_knowledge: float = p(0.5, "knowledge/platform/quarter", 0.0, 100.0, "assumption",
+    platform_knowledge: float = p(1.25, "knowledge/platform/quarter", 0.0, 100.0,
+                                  "assumption: over a platform's life (1/platform_depreciation "
+                                  "quarters) 0.25 knowledge per MU of its cost, the order of "
+                                  "the innovation value firms make per MU of R&D (~0.35)",
                                   "Knowledge produced by one platform per quarter.")
-    basic_research_productivity: float = p(0.01, "knowledge/MU", 0.0, 10.0, "assumption",
+    basic_research_productivity: float = p(0.25, "knowledge/MU", 0.0, 10.0, "assumption: the "
+                                           "same return per MU as platforms",
                                            "Knowledge created per MU of basic-research funding.")
     competition_intensity: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                      "Negative competition: how far a government raises its talent "
@@ -202,6 +208,11 @@ class Params(_Validated):
                                         "(high_tech, manufacturing, service, creative).")
     rd_subsidy_max: float = p(0.5, "share of R&D", 0.0, 1.0, "assumption",
                               "Largest share of a firm's R&D the subsidy pool reimburses.")
+    rd_price_elasticity: float = p(1.0, "1", 0.0, 2.0, "price elasticity of R&D about -1 "
+                                   "(Hall & Van Reenen 2000, Research Policy 29; Bloom, "
+                                   "Griffith & Van Reenen 2002, J. Public Econ. 85)",
+                                   "Elasticity of R&D demand to its user cost (subsidy and "
+                                   "tax relief lower the cost of each MU of R&D).")
     innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0,
                           "assumption (a free parameter of experiments/yrd_calibration.toml)",
                           "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
@@ -313,7 +324,7 @@ class Params(_Validated):
 BUDGET_SHARES: tuple[str, ...] = (
     "share_rd_subsidy", "share_talent", "share_guidance", "share_credit", "share_platform",
     "share_basic_research", "share_ip", "share_culture", "share_procurement",
-    "share_intermediary", "share_lead",
+    "share_intermediary", "share_lead", "share_lead_fund",
 )
 
 
@@ -343,10 +354,15 @@ class Policy(_Validated):
                                   "Budget share for technology intermediaries.")
     share_lead: float = p(0.0, "share of budget", 0.0, 1.0, "assumption",
                           "Budget share invested in platforms of the lead-target cities.")
+    share_lead_fund: float = p(0.0, "share of budget", 0.0, 1.0, "assumption",
+                               "Budget share the city puts into the guidance funds of its "
+                               "lead-target cities (co-funded, levered like its own).")
     lead_targets: str = p("", "city names", None, None, "assumption",
                           "Comma-separated cities this city invests in ('core leads').")
-    tax_relief: float = p(0.0, "share of tax", 0.0, 1.0, "assumption",
-                          "Share of profit tax waived for firms with R&D.")
+    tax_relief: float = p(0.0, "share of R&D", 0.0, 2.0, "assumption (China's R&D "
+                          "super-deduction: 75% from 2018, 100% for manufacturing from 2021)",
+                          "R&D super-deduction: share of a firm's R&D deducted a second time "
+                          "from its taxable profit.")
     angel_risk_share: float = p(0.0, "share of loss", 0.0, 1.0, "assumption",
                                 "Share of VC losses on failed startups reimbursed by government.")
     entry_ease: float = p(0.0, "1", 0.0, 5.0, "assumption",
@@ -354,8 +370,11 @@ class Policy(_Validated):
     joint_centres: float = p(0.0, "1", 0.0, 5.0, "assumption",
                              "University-industry joint centres: share of platform knowledge "
                              "firms absorb directly as capability.")
-    intermediary_efficiency: float = p(0.002, "coverage/MU", 0.0, 1.0, "assumption",
-                                       "Intermediary coverage bought per MU spent.")
+    intermediary_efficiency: float = p(1.0, "1/(MU per firm)", 0.0, 100.0, "assumption: "
+                                       "status-quo spending (about 0.1 MU per firm and quarter) "
+                                       "buys about 10% coverage",
+                                       "Intermediary coverage bought per MU spent per alive firm "
+                                       "in the city: coverage = 1 - exp(-this * spend / firms).")
     platform_sharing: float = p(0.0, "share", 0.0, 1.0, "assumption",
                                 "Share of the city's platforms open to other cities (cooperation).")
     corridor_active: bool = p(False, "flag", None, None, "assumption",

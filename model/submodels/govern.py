@@ -15,8 +15,11 @@ nominal growth, and stay commensurate with firms' costs:
 * ``share_basic_research`` -> knowledge: ``+basic_research_productivity * amount``
 * ``share_ip``, ``share_culture`` -> IP protection and culture levels
 * ``share_procurement`` -> public procurement pool (``operate``)
-* ``share_intermediary`` -> technology-intermediary coverage this quarter
+* ``share_intermediary`` -> technology-intermediary coverage this quarter,
+  ``1 - exp(-intermediary_efficiency * amount / alive firms)``
 * ``share_lead`` -> platforms in the policy's ``lead_targets`` cities ("core leads")
+* ``share_lead_fund`` -> the guidance funds of the ``lead_targets`` cities (co-funding,
+  levered by ``guidance_leverage`` like a city's own guidance money)
 
 Unallocated budget is kept. Negative competition: with ``competition_intensity`` c > 0 a
 government raises its talent offer toward the highest offer of a rival within
@@ -30,7 +33,8 @@ import numpy as np
 
 from model.entities import World
 
-__all__ = ["govern", "compute_revenue", "compute_level", "compute_competitive_offer"]
+__all__ = ["govern", "compute_revenue", "compute_level", "compute_competitive_offer",
+           "compute_intermediary_coverage"]
 
 
 def compute_revenue(gdp: np.ndarray, scale: float, budget_rate: float,
@@ -57,6 +61,17 @@ def compute_level(level: np.ndarray, level0: np.ndarray, spend: np.ndarray, gdp_
     return np.clip(raised + decay * (level0 - raised), 0.0, 1.0)
 
 
+def compute_intermediary_coverage(spend: np.ndarray, firms: np.ndarray,
+                                  efficiency: np.ndarray) -> np.ndarray:
+    """Share of firms technology intermediaries serve this quarter, in [0, 1).
+
+    ``1 - exp(-efficiency * spend / max(firms, 1))``: coverage depends on the spending per
+    firm served, so it does not change with the agent sample's scale.
+    Example: spend 10 MU over 100 firms, efficiency 1 -> 1 - e^-0.1 = 0.0952.
+    """
+    return 1.0 - np.exp(-efficiency * spend / np.maximum(firms, 1))
+
+
 def compute_competitive_offer(offer: np.ndarray, dist_km: np.ndarray, radius_km: float,
                               intensity: float) -> np.ndarray:
     """Raise each offer toward the best rival offer within ``radius_km``.
@@ -80,7 +95,7 @@ def govern(world: World, rng: np.random.Generator) -> None:
     amount = {k: pol[k] * b for k in (
         "share_rd_subsidy", "share_talent", "share_guidance", "share_credit", "share_platform",
         "share_basic_research", "share_ip", "share_culture", "share_procurement",
-        "share_intermediary", "share_lead")}
+        "share_intermediary", "share_lead", "share_lead_fund")}
     # pools stay government money until paid out; the rest leaves the budget now
     c.rd_pool += amount["share_rd_subsidy"]
     c.talent_pool += amount["share_talent"]
@@ -88,13 +103,14 @@ def govern(world: World, rng: np.random.Generator) -> None:
     c.procurement_pool += amount["share_procurement"]
     spent_now = sum(amount[k] for k in ("share_guidance", "share_platform", "share_basic_research",
                                         "share_ip", "share_culture", "share_intermediary",
-                                        "share_lead"))
+                                        "share_lead", "share_lead_fund"))
     c.budget -= sum(amount.values())
     c.spent += spent_now
     # infrastructure, basic research
     c.platforms *= 1.0 - prm.platform_depreciation
     c.platforms += amount["share_platform"] / prm.platform_cost
-    _lead(world, amount["share_lead"])
+    lead_platforms, lead_fund = _lead(world, amount["share_lead"], amount["share_lead_fund"])
+    c.platforms += lead_platforms / prm.platform_cost
     c.knowledge += prm.basic_research_productivity * amount["share_basic_research"]
     # IP protection and culture
     gdp_mu = gdp_real * world.scale / 4.0
@@ -102,11 +118,13 @@ def govern(world: World, rng: np.random.Generator) -> None:
                          prm.culture_decay)
     c.culture = compute_level(c.culture, c.culture0, amount["share_culture"], gdp_mu,
                               prm.culture_response, prm.culture_decay)
-    c.intermediary = 1.0 - np.exp(-pol["intermediary_efficiency"] * amount["share_intermediary"])
+    c.intermediary = compute_intermediary_coverage(amount["share_intermediary"],
+                                                   world.firm_count(),
+                                                   pol["intermediary_efficiency"])
     world.tick["support_spending"] += (amount["share_platform"] + amount["share_ip"]
                                        + amount["share_culture"] + amount["share_intermediary"])
     # guidance funds: the city's guidance fund receives public money and levers private LPs
-    _guidance(world, amount["share_guidance"])
+    _guidance(world, amount["share_guidance"] + lead_fund)
     # talent offer: this quarter's pool spread over a reference inflow of 1% of local talent
     ref_arrivals = np.maximum(0.01 * world.talent_count(), 1.0)
     offer = c.talent_pool / ref_arrivals
@@ -114,13 +132,16 @@ def govern(world: World, rng: np.random.Generator) -> None:
                                                prm.competition_intensity)
 
 
-def _lead(world: World, amount: np.ndarray) -> None:
-    """Core-leads investment: platforms built in the target cities, paid by the leader."""
+def _lead(world: World, platforms: np.ndarray,
+          funds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Core-leads money as received by the target cities: (for platforms, for guidance funds).
+
+    The leader pays; ``_lead_targets`` is the (N, N) row-normalised matrix of lead targets.
+    """
     targets = world.policy.get("_lead_targets")
-    if targets is None or not amount.any():
-        return
-    # targets: (N, N) row-normalised matrix of lead targets
-    world.city.platforms += (amount @ targets) / world.params.platform_cost
+    if targets is None:
+        return np.zeros_like(platforms), np.zeros_like(funds)
+    return platforms @ targets, funds @ targets
 
 
 def _guidance(world: World, amount: np.ndarray) -> None:

@@ -1,8 +1,16 @@
 """Submodel ``innovate``: R&D spending, subsidies and stochastic innovation.
 
-Each alive firm ``f`` in city ``c`` spends ``rd_f = min(rd_intensity[sector] * revenue_f,
-max(cash_f, 0))`` on R&D, where ``revenue_f`` is its expected revenue (see ``operate``),
-and is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsidy pool
+Each alive firm ``f`` in city ``c`` spends
+``rd_f = min(rd_intensity[sector] * revenue_f * u_c^-rd_price_elasticity, max(cash_f, 0))``
+on R&D, where ``revenue_f`` is its expected revenue (see ``operate``) and ``u_c`` the user
+cost of one MU of R&D in its city,
+
+    u_c = max(1 - rd_subsidy_max * coverage_c - firm_tax_rate * tax_relief_c, MIN_USER_COST),
+
+``coverage_c`` being the share of R&D-subsidy claims the city paid last quarter (firms
+expect this quarter's subsidy rate to be last quarter's) and ``tax_relief_c`` the R&D
+super-deduction (see ``operate``). ``rd_intensity`` is thus the intensity at full cost.
+The firm is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsidy pool
 (pro rata when the pool is short). It then produces
 ``n_f ~ Binomial(staff_f, 1 - exp(-lambda_f / staff_f))`` innovations — Poisson-like with
 mean ~ ``lambda_f`` while ``lambda_f`` is small against the staff, but at most one
@@ -41,7 +49,20 @@ from model.entities import World
 from model.sampling import prorate, sample_rows
 
 __all__ = ["innovate", "compute_innovation_rate", "compute_innovation_values",
-           "compute_external_share", "compute_expected_revenue"]
+           "compute_external_share", "compute_expected_revenue", "compute_rd_user_cost",
+           "MIN_USER_COST"]
+
+MIN_USER_COST = 0.1
+"""Floor on the user cost of R&D: support never makes R&D (nearly) free to the firm."""
+
+
+def compute_rd_user_cost(subsidy_max: float, coverage: np.ndarray, tax_rate: float,
+                         relief: np.ndarray) -> np.ndarray:
+    """User cost of one MU of R&D: ``max(1 - s * coverage - tax_rate * relief, MIN_USER_COST)``.
+
+    Example: s 0.5, coverage [1, 0.5], tax 0.15, relief [0, 1] -> [0.5, 0.6].
+    """
+    return np.maximum(1.0 - subsidy_max * coverage - tax_rate * relief, MIN_USER_COST)
 
 
 def compute_expected_revenue(staff: np.ndarray, capability: np.ndarray, productivity: float,
@@ -108,9 +129,15 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     staff = f.staff[alive].astype(float)
     revenue = compute_expected_revenue(staff, cap, prm.productivity, prm.capability_return)
     rd_int = np.asarray(prm.rd_intensity)[sector]
-    rd = np.minimum(rd_int * revenue, np.maximum(f.cash[alive], 0.0))
-    subsidy = prorate(prm.rd_subsidy_max * rd, city, c.rd_pool)
+    cost = compute_rd_user_cost(prm.rd_subsidy_max, c.rd_coverage, prm.firm_tax_rate,
+                                world.policy["tax_relief"])
+    demand = rd_int * revenue * (cost ** -prm.rd_price_elasticity)[city]
+    rd = np.minimum(demand, np.maximum(f.cash[alive], 0.0))
+    claim = prm.rd_subsidy_max * rd
+    subsidy = prorate(claim, city, c.rd_pool)
     paid = np.bincount(city, weights=subsidy, minlength=n)
+    claimed = np.bincount(city, weights=claim, minlength=n)
+    c.rd_coverage = np.divide(paid, claimed, out=np.ones(n), where=claimed > 0)
     c.rd_pool -= paid
     c.spent += paid
     f.cash[alive] += subsidy - rd

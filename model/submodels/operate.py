@@ -6,9 +6,11 @@ Per alive firm ``f`` in city ``c`` each quarter:
   the city's procurement pool (in proportion to the value of its innovations so far);
 * costs: wages ``sum(skill) * wage_c`` and office/land costs ``staff * rent_c``
   (congestion: ``rent`` rises with density, see ``grow``);
-* profit tax ``firm_tax_rate * (1 - tax_relief_c [if it did R&D]) * max(profit, 0)`` to
-  the city budget; interest ``credit_rate * debt`` and repayment ``credit_repay * debt``
-  (as cash allows) to the credit pool;
+* profit tax ``firm_tax_rate * max(profit - tax_relief_c * rd, 0)`` to the city budget
+  (``profit`` is after R&D; ``tax_relief`` is an R&D super-deduction that deducts that
+  share of R&D a second time, which lowers R&D's user cost in ``innovate``); interest
+  ``credit_rate * debt`` and repayment ``credit_repay * debt`` (as cash allows) to the
+  credit pool;
 * a firm with negative cash borrows the shortfall plus one quarter's wage bill from the
   city's SME credit pool (pro rata when the pool is short);
 * a firm with no staff left closes (it has no one to carry on);
@@ -31,13 +33,13 @@ from model.submodels.innovate import compute_expected_revenue
 __all__ = ["operate", "compute_profit_tax", "compute_stage"]
 
 
-def compute_profit_tax(profit: np.ndarray, did_rd: np.ndarray, rate: float,
+def compute_profit_tax(profit: np.ndarray, rd: np.ndarray, rate: float,
                        relief: np.ndarray) -> np.ndarray:
-    """``rate * (1 - relief * did_rd) * max(profit, 0)``.
+    """``rate * max(profit - relief * rd, 0)`` (profit already net of R&D).
 
-    Example: profit [10, -5, 10], did_rd [1, 1, 0], rate .15, relief .5 -> [.75, 0, 1.5].
+    Example: profit [10, -5, 10, 1], rd [4, 4, 0, 4], rate .15, relief 1 -> [.9, 0, 1.5, 0].
     """
-    return rate * (1.0 - relief * did_rd) * np.maximum(profit, 0.0)
+    return rate * np.maximum(profit - relief * rd, 0.0)
 
 
 def compute_stage(stage: np.ndarray, capability: np.ndarray, scaleup: float,
@@ -76,7 +78,7 @@ def operate(world: World, rng: np.random.Generator) -> None:
     wage_bill = np.bincount(emp[employed], weights=tw[employed], minlength=f.n)[alive]
     rent = f.staff[alive] * c.rent[city]
     profit = revenue - wage_bill - rent - f.rd[alive]
-    tax = compute_profit_tax(profit, f.rd[alive] > 0, prm.firm_tax_rate,
+    tax = compute_profit_tax(profit, f.rd[alive], prm.firm_tax_rate,
                              world.policy["tax_relief"][city])
     tax_city = np.bincount(city, weights=tax, minlength=n)
     c.budget += tax_city

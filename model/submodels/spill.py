@@ -26,7 +26,9 @@ accumulated into ``flows["knowledge"][j, i]`` (from ``j`` to ``i``).
 
 Platforms also produce knowledge (``platform_knowledge`` per unit per quarter): the
 share ``platform_sharing`` of it is open to other cities and spreads over them in
-proportion to ``W``; the rest stays at home ("resource sharing").
+proportion to ``W``; the rest stays at home ("resource sharing"). A city with lead
+targets ("core leads") opens its shared platforms to its targets instead, in the
+proportions of its lead-target row.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from model.entities import World
 
 __all__ = ["spill", "compute_spill_kernel", "compute_collab_intensity",
            "compute_effective_distance",
-           "compute_absorptive_capacity", "compute_spillover"]
+           "compute_absorptive_capacity", "compute_spillover", "compute_platform_sharing"]
 
 COLLAB_DECAY = 0.05  # per quarter; documented in ODD 7.2 (assumption)
 
@@ -102,6 +104,27 @@ def compute_spillover(weights: np.ndarray, knowledge: np.ndarray, absorb: np.nda
     return (rate * absorb)[:, None] * weights * knowledge[None, :]
 
 
+def compute_platform_sharing(weights: np.ndarray, shared: np.ndarray,
+                             lead: np.ndarray | None = None) -> np.ndarray:
+    """Where shared platform knowledge goes: ``to[i, j]``, from source ``j`` to ``i``.
+
+    A source's shared knowledge spreads in proportion to its column of ``weights``; a
+    source with lead targets (a non-zero row of the row-normalised ``lead``) sends it to
+    them instead. Knowledge that reaches no one is not in ``to`` (it stays home).
+
+    Example: W = [[0, 1, 1], [1, 0, 0], [1, 0, 0]], shared = [4, 0, 0] -> to[:, 0] = [0, 2, 2];
+    with lead row 0 = [0, 0, 1] -> to[:, 0] = [0, 0, 4].
+    """
+    col = weights.sum(axis=0)  # how strongly each source reaches others
+    to = np.divide(weights * shared[None, :], col[None, :], out=np.zeros_like(weights),
+                   where=col[None, :] > 0)
+    if lead is not None:
+        leads = lead.sum(axis=1) > 0
+        if leads.any():
+            to[:, leads] = lead[leads].T * shared[leads][None, :]
+    return to
+
+
 def spill(world: World, rng: np.random.Generator) -> None:
     """Compute this step's external knowledge per city and record the flows."""
     c, prm, geo = world.city, world.params, world.geo
@@ -126,8 +149,7 @@ def spill(world: World, rng: np.random.Generator) -> None:
     produced = prm.platform_knowledge * c.platforms
     share = world.policy["platform_sharing"]
     shared = produced * share
-    row = w.sum(axis=0)  # how strongly each source reaches others
-    to = np.divide(w * shared[None, :], row[None, :], out=np.zeros_like(w), where=row[None, :] > 0)
+    to = compute_platform_sharing(w, shared, world.policy.get("_lead_targets"))
     received = to.sum(axis=1)
     kept = produced - shared + (shared - to.sum(axis=0))  # unreachable share stays home
     c.knowledge += kept + received

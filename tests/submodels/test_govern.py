@@ -72,3 +72,36 @@ def test_lead_targets_build_platforms_in_target_cities():
     assert gain[i44] == pytest.approx(lead / 2)
     assert gain[i43] == pytest.approx(lead / 2)
     assert w.city.platforms[0] == pytest.approx(after_dep[0])  # leader built none at home
+
+
+def test_lead_fund_cofunds_the_targets_guidance_funds():
+    from model.init import build_world
+    from model.submodels.govern import govern
+
+    sc = small_grid(rules=[{"cities": ["c0_0"], "share_lead_fund": 0.2, "share_platform": 0.0,
+                            "lead_targets": "c4_4, c4_3"}], policy={"share_guidance": 0.0})
+    rng = np.random.default_rng(0)
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, rng)
+    gdp_real = w.city.gdp * w.gdp_base / w.city.gdp.sum()
+    budget0 = compute_revenue(gdp_real, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    cap0 = w.funds.capital[w.guidance_fund].copy()
+    govern(w, rng)
+    gain = w.funds.capital[w.guidance_fund] - cap0
+    i44, i43 = sc.geography.index("c4_4"), sc.geography.index("c4_3")
+    each = 0.2 * budget0[0] / 2 * (1 + sc.params.guidance_leverage)
+    assert gain[i44] == pytest.approx(each) and gain[i43] == pytest.approx(each)
+    assert gain[0] == 0.0 and np.count_nonzero(gain) == 2  # the leader's own fund gets none
+    c = w.city  # the leader's books balance: what it paid counts as spent
+    held = c.budget + c.talent_pool + c.credit_pool + c.rd_pool + c.procurement_pool
+    assert c.revenue - c.spent == pytest.approx(held)
+
+
+def test_intermediary_coverage_is_per_firm_and_scale_free():
+    from model.submodels.govern import compute_intermediary_coverage
+
+    cov = compute_intermediary_coverage(np.array([10.0, 20.0, 5.0]), np.array([100, 200, 0]),
+                                        np.ones(3))
+    assert cov[0] == pytest.approx(1 - np.exp(-0.1))
+    assert cov[1] == pytest.approx(cov[0])  # twice the money for twice the firms
+    assert cov[2] == pytest.approx(1 - np.exp(-5.0))  # no firms: spend over a floor of one

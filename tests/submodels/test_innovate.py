@@ -1,13 +1,19 @@
 import numpy as np
 import pytest
 
+from model.init import build_world
 from model.params import Params
 from model.submodels.innovate import (
+    MIN_USER_COST,
     compute_expected_revenue,
     compute_external_share,
     compute_innovation_rate,
     compute_innovation_values,
+    compute_rd_user_cost,
+    innovate,
 )
+from model.submodels.spill import spill
+from tests.conftest import small_grid
 
 
 def test_expected_revenue():
@@ -40,3 +46,45 @@ def test_external_share():
     s = compute_external_share(np.array([1.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), 0.5)
     assert s[0] == pytest.approx(1 - 0.5 ** 0.5)
     assert s[1] == 0 and s[2] == 0
+
+
+def test_rd_user_cost_hand_case_and_floor():
+    u = compute_rd_user_cost(0.5, np.array([1.0, 0.5]), 0.15, np.array([0.0, 1.0]))
+    assert np.allclose(u, [0.5, 0.6])
+    assert compute_rd_user_cost(1.0, np.ones(1), 0.5, np.full(1, 2.0))[0] == MIN_USER_COST
+
+
+def _rd_after_one_quarter(policy=None, params=None, pool=1e9):
+    sc = small_grid(policy=policy, params=params)
+    rng = np.random.default_rng(1)
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, rng)
+    w.firms.cash[:] = 1e6  # no cash constraint: R&D is what firms want to spend
+    w.city.rd_pool[:] = pool
+    spill(w, np.random.default_rng(2))
+    innovate(w, np.random.default_rng(2))
+    return w
+
+
+def test_rd_demand_follows_its_user_cost():
+    # elasticity 1: full-cost R&D doubles when a fully funded 50% subsidy halves its cost
+    full = _rd_after_one_quarter(params={"rd_subsidy_max": 0.0})
+    half = _rd_after_one_quarter(params={"rd_subsidy_max": 0.5})
+    assert half.tick["rd_spent"].sum() == pytest.approx(2 * full.tick["rd_spent"].sum())
+    assert half.tick["rd_subsidy"].sum() == pytest.approx(half.tick["rd_spent"].sum() / 2)
+    # a 100% super-deduction at a 15% tax rate cuts the cost to 0.85
+    relief = _rd_after_one_quarter(params={"rd_subsidy_max": 0.0}, policy={"tax_relief": 1.0})
+    assert relief.tick["rd_spent"].sum() == pytest.approx(full.tick["rd_spent"].sum() / 0.85)
+    # price-inelastic firms ignore the support
+    flat = _rd_after_one_quarter(params={"rd_price_elasticity": 0.0})
+    assert flat.tick["rd_spent"].sum() == pytest.approx(full.tick["rd_spent"].sum())
+
+
+def test_rd_coverage_is_the_share_of_claims_paid():
+    w = _rd_after_one_quarter(pool=0.0)
+    assert np.all(w.city.rd_coverage[w.tick["rd_spent"] > 0] == 0.0)
+    w = _rd_after_one_quarter(pool=1e9)
+    assert np.all(w.city.rd_coverage == 1.0)
+    # next quarter, firms in a city that paid nothing face the full cost again
+    u = compute_rd_user_cost(0.5, np.array([0.0]), 0.15, np.zeros(1))
+    assert u[0] == 1.0

@@ -6,10 +6,12 @@ from model.submodels.operate import compute_profit_tax, compute_stage, operate
 from tests.conftest import small_grid
 
 
-def test_profit_tax():
-    tax = compute_profit_tax(np.array([10.0, -5.0, 10.0]), np.array([True, True, False]), 0.15,
-                             np.array([0.5, 0.5, 0.5]))
-    assert np.allclose(tax, [0.75, 0.0, 1.5])
+def test_profit_tax_with_rd_super_deduction():
+    tax = compute_profit_tax(np.array([10.0, -5.0, 10.0, 1.0]), np.array([4.0, 4.0, 0.0, 4.0]),
+                             0.15, np.array([1.0, 1.0, 1.0, 1.0]))
+    assert np.allclose(tax, [0.9, 0.0, 1.5, 0.0])  # 0.15 * (10 - 4); deduction beyond profit
+    no_relief = compute_profit_tax(np.array([10.0]), np.array([4.0]), 0.15, np.array([0.0]))
+    assert no_relief[0] == pytest.approx(1.5)
 
 
 def test_stage_never_goes_back():

@@ -3,6 +3,7 @@ import pytest
 
 from model.submodels.spill import (
     compute_absorptive_capacity,
+    compute_platform_sharing,
     compute_spill_kernel,
     compute_spillover,
 )
@@ -62,3 +63,17 @@ def test_active_corridor_shortens_distances_for_every_flow():
     d = m.world.distances()
     assert d[i, j] == pytest.approx(sc.geography.dist_km[i, j] * sc.params.corridor_distance_factor)
     assert m.world.distances() is m.world.eff_dist
+
+
+def test_platform_sharing_follows_reach_or_lead_targets():
+    w = np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0.0]])
+    shared = np.array([4.0, 0.0, 3.0])
+    to = compute_platform_sharing(w, shared)
+    assert to[:, 0].tolist() == [0.0, 2.0, 2.0]  # spread over the cities it reaches
+    assert to[:, 2].tolist() == [3.0, 0.0, 0.0]
+    lead = np.zeros((3, 3))
+    lead[0, 2] = 1.0  # city 0 leads city 2
+    to = compute_platform_sharing(w, shared, lead)
+    assert to[:, 0].tolist() == [0.0, 0.0, 4.0]  # all of it to the led city
+    assert to[:, 2].tolist() == [3.0, 0.0, 0.0]  # non-leaders unchanged
+    assert to.sum() == pytest.approx(shared.sum())
