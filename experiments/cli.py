@@ -22,7 +22,7 @@ EXAMPLES = {
     "run": "example: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 "
            "--out results/base --figures",
     "scenarios": "example: innogrid scenarios",
-    "compare": "example: innogrid compare yrd_baseline.toml hefei_push.toml free_flow.toml "
+    "compare": "example: innogrid compare yrd_calibrated.toml hefei_push.toml free_flow.toml "
                "--seeds 20 --out results/compare",
 }
 
@@ -124,19 +124,21 @@ def _cmd_compare(args) -> int:
     write_comparison(runs, summary, meta, args.out)
     print(f"innogrid compare: base {args.base}, {args.seeds} common seeds from root "
           f"{args.root_seed} ({time.perf_counter() - t0:.1f} s)")
-    shown = summary[summary["measure"].isin(["mean_index", "cv", "morans_i", "tier_2",
-                                             "target_rank", "target_share", "corridor_share",
-                                             "talent_cross_province",
-                                             "capital_cross_province"])]
+    usual = ["mean_index", "cv", "morans_i", "tier_2", "target_rank", "target_share",
+             "corridor_share", "talent_cross_province", "capital_cross_province"]
+    shown = summary[summary["measure"].isin(usual) | (summary["expected"] != "")]
     for comp, g in shown.groupby("comparison", sort=False):
         print(f"  {comp} - base:")
         for r in g.itertuples():
             if np.isnan(r.diff):
                 continue
             flag = " *" if r.beyond_noise else ""
+            if r.expected:
+                flag += (f"   claim: {r.expected}, "
+                         f"{'supported' if r.as_expected else 'NOT supported'}")
             print(f"    {r.measure:24s} {r.diff:+12.4g}  [{r.ci_low:+.4g}, {r.ci_high:+.4g}]{flag}")
-    print(f"  (* = 95% interval excludes 0)  wrote {args.out}/ (compare.csv, runs.csv, "
-          "compare.png, metadata.json)")
+    print(f"  (* = 95% interval excludes 0; claim = the scenario's [expect])  wrote {args.out}/ "
+          "(compare.csv, runs.csv, compare.png, metadata.json)")
     return 0
 
 
@@ -146,7 +148,8 @@ def _cmd_calibrate(args) -> int:
     spec = load_spec(args.spec)
     t0 = time.perf_counter()
     print(f"innogrid calibrate: {len(spec.free)} free parameters, {spec.samples} points + the "
-          f"base, {spec.seeds} seeds each, validation on {spec.validation_seeds} fresh seeds")
+          f"base, {spec.seeds} seeds each; the best {spec.finalists} raced on "
+          f"{spec.finalist_seeds} new seeds; validation on {spec.validation_seeds} fresh seeds")
     rec = calibrate(spec, jobs=args.jobs)
     v = rec["validation"]["facts_mean"]
     print(f"  best point {rec['best']['index']} (loss {rec['best']['loss']:.3f}"
@@ -154,6 +157,8 @@ def _cmd_calibrate(args) -> int:
     print(f"  validation over {spec.validation_seeds} seeds: Shanghai alone in tier 1 "
           f"{v['shanghai_alone']:.0%}, named tier-2 cities in tier 2 {v['named_tier2']:.2f}/8, "
           f"tier 3 {v['tier_3']:.1f}, tier 4 {v['tier_4']:.1f}")
+    print(f"  accepted set (finalists meeting every target): {len(rec['accepted'])} of "
+          f"{len(rec['finalists'])}")
     print(f"  targets met: {rec['met']}  ({time.perf_counter() - t0:.0f} s)")
     print(f"  wrote {spec.output} and its .json record")
     return 0

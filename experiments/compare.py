@@ -9,7 +9,7 @@ the part of the seed noise the scenarios share, so small policy effects show.
 from __future__ import annotations
 
 import json
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +17,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.run import atomic_output_dir, provenance
+from experiments.run import atomic_output_dir, process_pool, provenance
 from model.model import InnovationModel
+from model.observe import SCENARIO_MEASURES
 from model.scenario import Scenario, load_scenario
 
-__all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "MEASURES"]
+__all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
+           "MEASURES"]
 
-#: Measures compared, all at the last step unless noted.
-MEASURES = (
-    "mean_index", "cv", "gini", "morans_i", "tier_1", "tier_2", "tier_3", "tier_4",
-    "target_rank", "target_share", "corridor_share", "talent_cross_province",
-    "capital_cross_province", "spillover_share",
-)
+#: Measures compared (see ``model.observe.SCENARIO_MEASURES`` for their definitions).
+MEASURES = tuple(SCENARIO_MEASURES)
 
 
 def replicate_seeds(root: int, n: int) -> list[int]:
     """``n`` replicate seeds spawned from ``root`` (recorded with every result)."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(root).spawn(n)]
-
-
-def _targets(sc: Scenario) -> list[int]:
-    """Cities named by the scenario's rules (empty when rules apply to every city)."""
-    n = sc.geography.n
-    named = {i for r in sc.rules if len(r.cities) < n for i in r.cities}
-    return sorted(named)
 
 
 def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = None,
@@ -54,12 +45,17 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
     m = InnovationModel(sc, seed=seed, collect_agents=False)
     m.run(sc.steps if steps is None else steps)
     c, geo, fl = m.city, m.geo, m.world.flows
-    region = m.region_frame().iloc[-1]
-    tg = _targets(sc) if targets is None else targets
+    regions = m.region_frame()
+    region = regions.iloc[-1]
+    cities = m.cities_frame()
+    tg = sc.targets() if targets is None else targets
     total = c.index.sum()
     cross = geo.province[:, None] != geo.province[None, :]
     out = {k: float(region[k]) for k in ("mean_index", "cv", "gini", "morans_i", "tier_1",
                                          "tier_2", "tier_3", "tier_4", "spillover_share")}
+    in_tg = cities["city"].isin([geo.cities[i] for i in tg])
+    last = cities["step"] == cities["step"].max()
+    spending = float(c.spent.sum())
     out.update(
         target_rank=float(np.mean(c.rank[tg] + 1)) if tg else np.nan,
         target_share=float(c.index[tg].sum() / total) if tg and total > 0 else np.nan,
@@ -67,38 +63,58 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
                         if geo.corridor.any() and total > 0 else np.nan),
         talent_cross_province=float(fl["talent"][cross].sum()),
         capital_cross_province=float(fl["capital"][cross].sum()),
+        **{k: float(regions[k].sum()) for k in ("innovations", "founded", "failed",
+                                                "vc_invested", "rd_spent")},
+        innovations_per_rd=(float(regions["innovations"].sum() / regions["rd_spent"].sum())
+                            if regions["rd_spent"].sum() > 0 else np.nan),
+        target_talent=float(cities.loc[in_tg & last, "talent"].sum()) if tg else np.nan,
+        target_founded=float(cities.loc[in_tg, "founded"].sum()) if tg else np.nan,
+        target_vc_invested=float(cities.loc[in_tg, "vc_invested"].sum()) if tg else np.nan,
+        public_spending=spending,
+        index_per_spending=float(total / spending) if spending > 0 else np.nan,
     )
     return out
 
 
 def _job(args: tuple) -> dict[str, Any]:
-    path, seed, steps, targets = args
-    return scenario_measures(path, seed, steps, targets)
+    scenario, seed, steps, targets = args
+    return scenario_measures(scenario, seed, steps, targets)
 
 
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
-            steps: int | None = None, executor: Executor | None = None) -> pd.DataFrame:
+            steps: int | None = None, executor: Executor | None = None,
+            params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run the base and every other scenario over the same seeds; one row per run.
 
     The targeted cities of each other scenario are measured in the base too, so that
-    ``target_rank`` and ``target_share`` differences are like for like.
+    ``target_rank`` and ``target_share`` differences are like for like. ``params``
+    overrides model parameters in every scenario alike (e.g. another calibrated set).
     """
     seed_list = replicate_seeds(root, seeds)
     scs = {p: load_scenario(p) for p in [base, *others]}
+    if params:
+        scs = {p: sc.with_overrides(params=params) for p, sc in scs.items()}
     jobs, keys = [], []
     for p in others:
-        tg = _targets(scs[p])
+        tg = scs[p].targets()
         for s in seed_list:
             for which in (base, p):
-                jobs.append((which, s, steps, tg))
+                jobs.append((scs[which], s, steps, tg))
                 keys.append({"comparison": Path(p).stem, "scenario": Path(which).stem,
                              "role": "base" if which == base else "other", "seed": s})
     results = list(executor.map(_job, jobs)) if executor else [_job(j) for j in jobs]
     return pd.DataFrame([{**k, **r} for k, r in zip(keys, results, strict=True)])
 
 
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Paired differences (other - base) per comparison and measure, with 95% t-intervals."""
+def summarise(runs: pd.DataFrame,
+              expect: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Paired differences (other - base) per comparison and measure, with 95% t-intervals.
+
+    ``expect`` maps a comparison to its scenario's claim ``(measure, "up" | "down")``; that
+    measure's row gets ``expected`` and ``as_expected`` (the interval excludes 0 on the
+    claimed side).
+    """
+    expect = expect or {}
     rows = []
     for comp, g in runs.groupby("comparison", sort=False):
         b = g[g["role"] == "base"].set_index("seed")
@@ -112,8 +128,23 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
             rows.append({"comparison": comp, "measure": m, "base_mean": float(b[m].mean()),
                          "other_mean": float(o[m].mean()), "diff": mean,
                          "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n,
-                         "beyond_noise": bool(n > 1 and (mean - half > 0 or mean + half < 0))})
+                         "beyond_noise": bool(n > 1 and (mean - half > 0 or mean + half < 0)),
+                         "expected": "", "as_expected": None})
+            claim = expect.get(comp)
+            if claim is not None and claim[0] == m:
+                side = (mean - half > 0) if claim[1] == "up" else (mean + half < 0)
+                rows[-1].update(expected=claim[1], as_expected=bool(n > 1 and side))
     return pd.DataFrame(rows)
+
+
+def expectations(others: list[str]) -> dict[str, tuple[str, str]]:
+    """The ``[expect]`` claims of the compared scenarios, keyed by comparison name."""
+    out = {}
+    for p in others:
+        e = load_scenario(p).expect
+        if e is not None:
+            out[Path(p).stem] = (e.measure, e.direction)
+    return out
 
 
 def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, Any],
@@ -158,11 +189,11 @@ def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int 
                 jobs: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Compare scenarios with ``jobs`` worker processes; return runs, summary, metadata."""
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
+        with process_pool(jobs) as ex:
             runs = compare(base, others, seeds, root, steps, executor=ex)
     else:
         runs = compare(base, others, seeds, root, steps)
-    summary = summarise(runs)
+    summary = summarise(runs, expectations(others))
     sc = load_scenario(base)
     meta = provenance(sc, seed=root, steps=sc.steps if steps is None else steps)
     meta.update(kind="comparison", root_seed=root, seeds=replicate_seeds(root, seeds),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata as _md
@@ -27,7 +29,7 @@ from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
 
 __all__ = ["Outcomes", "run", "provenance", "write_outputs", "atomic_output_dir",
-           "check_output_dir", "OutputError"]
+           "check_output_dir", "OutputError", "process_pool"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,6 +115,15 @@ def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = N
     m.run(steps)
     return Outcomes(cities=m.cities_frame(), region=m.region_frame(), flows=m.flows_frames(),
                     metadata=provenance(sc, seed, steps), model=m if keep_model else None)
+
+
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes started by a fork server.
+
+    Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
+    the fork server starts workers from a clean single-threaded process.
+    """
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("forkserver"))
 
 
 def check_output_dir(directory: str | Path) -> Path:

@@ -29,7 +29,8 @@ __all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS"]
 #: Columns of the per-city output table (one row per step and city).
 CITY_COLUMNS = (
     "step", "year", "city", "province", "index", "tier", "rank", "knowledge", "external",
-    "talent", "firms", "vc_invested", "innovations", "innov_value", "gdp", "wage", "rent",
+    "talent", "firms", "vc_invested", "rd_spent", "innovations", "innov_value", "gdp", "wage",
+    "rent",
     "platforms", "culture", "ip", "talent_in", "talent_out", "founded", "failed",
     "local_moran", "lisa",
 )
@@ -38,7 +39,7 @@ REGION_COLUMNS = (
     "step", "year", "mean_index", "cv", "gini", "theil", "theil_between", "theil_within",
     "morans_i", "tier_1", "tier_2", "tier_3", "tier_4", "spillover_share", "collab_index",
     "talent_migration", "talent_cross_province", "vc_invested", "vc_cross_province",
-    "innovations", "firms_alive", "founded", "failed", "exits",
+    "rd_spent", "rd_subsidy", "innovations", "firms_alive", "founded", "failed", "exits",
     *observe.COLLAB_INDICATORS,
 )
 
@@ -228,7 +229,8 @@ class InnovationModel(mesa.Model):
             "index": c.index.copy(), "tier": c.tier.copy(), "rank": c.rank + 1,
             "knowledge": c.knowledge.copy(), "external": c.external.copy(),
             "talent": w.talent_count(), "firms": w.firm_count(),
-            "vc_invested": tick["vc_invested"].copy(), "innovations": tick["innovations"].copy(),
+            "vc_invested": tick["vc_invested"].copy(), "rd_spent": tick["rd_spent"].copy(),
+            "innovations": tick["innovations"].copy(),
             "innov_value": tick["innov_value"].copy(), "gdp": c.gdp.copy(), "wage": c.wage.copy(),
             "rent": c.rent.copy(), "platforms": c.platforms.copy(), "culture": c.culture.copy(),
             "ip": c.ip.copy(), "talent_in": tick["talent_in"].copy(),
@@ -249,6 +251,8 @@ class InnovationModel(mesa.Model):
             "talent_cross_province": float(tick["talent_cross_province"].sum()),
             "vc_invested": float(tick["vc_invested"].sum()),
             "vc_cross_province": float(tick["vc_cross_province"].sum()),
+            "rd_spent": float(tick["rd_spent"].sum()),
+            "rd_subsidy": float(tick["rd_subsidy"].sum()),
             "innovations": float(tick["innovations"].sum()),
             "firms_alive": int(w.firms.view("alive").sum()),
             "founded": float(tick["founded"].sum()), "failed": float(tick["failed"].sum()),

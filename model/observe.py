@@ -30,8 +30,38 @@ import pandas as pd
 
 __all__ = [
     "compute_tiers", "cv", "gini", "theil", "morans_i", "local_moran", "neighbour_matrix",
-    "collab_index", "tier_transitions", "leader_pull", "COLLAB_INDICATORS",
+    "collab_index", "tier_transitions", "leader_pull", "COLLAB_INDICATORS", "SCENARIO_MEASURES",
 ]
+
+#: Scenario-level measures of one run (computed in ``experiments.compare``), by name. The
+#: ``target_*`` measures concern a scenario's targeted cities; totals are over the run.
+SCENARIO_MEASURES: dict[str, str] = {
+    "mean_index": "regional mean innovation index at the end, MU",
+    "cv": "coefficient of variation of the index at the end",
+    "gini": "Gini coefficient of the index at the end",
+    "morans_i": "global Moran's I of the index at the end",
+    "tier_1": "cities in tier 1 at the end",
+    "tier_2": "cities in tier 2 at the end",
+    "tier_3": "cities in tier 3 at the end",
+    "tier_4": "cities in tier 4 at the end",
+    "spillover_share": "share of innovation value due to external knowledge, last quarter",
+    "target_rank": "mean rank (1 = first) of the targeted cities at the end",
+    "target_share": "targeted cities' share of the regional index at the end",
+    "corridor_share": "corridor cities' share of the regional index at the end",
+    "talent_cross_province": "talent moves between provinces, run total",
+    "capital_cross_province": "VC invested across provinces, run total, MU",
+    "innovations": "innovations, run total",
+    "founded": "startups founded, run total",
+    "failed": "firms failed, run total",
+    "vc_invested": "VC invested, run total, MU",
+    "rd_spent": "firms' R&D spending, run total, MU",
+    "innovations_per_rd": "innovations per MU of R&D in the run (research-to-product conversion)",
+    "target_talent": "talent agents in the targeted cities at the end",
+    "target_founded": "startups founded in the targeted cities, run total",
+    "target_vc_invested": "VC invested in the targeted cities' firms, run total, MU",
+    "public_spending": "government spending of all cities, run total, MU",
+    "index_per_spending": "regional index at the end per MU of public spending in the run",
+}
 
 COLLAB_INDICATORS: tuple[str, ...] = (
     "ind_achievement_sharing", "ind_resource_sharing", "ind_innovation_cooperation",

@@ -23,9 +23,15 @@ A scenario file has these parts (all optional; see scenarios/README.md)::
     from_year = 2010               # default: always; until_year also possible
     share_guidance = 0.3
 
+    [expect]                       # the claim the levers should support (innogrid compare)
+    measure = "target_rank"        # a name in model.observe.SCENARIO_MEASURES
+    direction = "down"             # "up" or "down" against the base scenario
+    cities = ["Hefei"]             # targeted cities (default: the cities the rules name)
+
 Inheritance merges tables key by key (the child wins) and appends the child's rules to
-the base's. Every error is a :class:`ScenarioError` naming the file, the key, the value
-and what is allowed.
+the base's; ``[expect]`` is not inherited (a claim belongs to the file that makes it).
+Every error is a :class:`ScenarioError` naming the file, the key, the value and what is
+allowed.
 """
 
 from __future__ import annotations
@@ -40,11 +46,12 @@ import numpy as np
 from model import geography as geography_mod
 from model.params import ParamError, Params, Policy
 
-__all__ = ["Scenario", "ScenarioError", "Rule", "load_scenario", "scenario_from_dict",
-           "SCENARIO_DIR"]
+__all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
+           "scenario_from_dict", "SCENARIO_DIR"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule"}
+TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule", "expect"}
+EXPECT_KEYS = {"measure", "direction", "cities"}
 RUN_KEYS = {"steps": (int, 1, 10_000), "seed": (int, 0, 2**63 - 1)}
 RULE_SELECTORS = {"cities", "provinces", "corridor", "from_year", "until_year"}
 
@@ -68,6 +75,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """A scenario's claim: its levers move ``measure`` in ``direction`` against its base."""
+
+    measure: str
+    direction: str                 # "up" or "down"
+    cities: tuple[int, ...] = ()   # targeted cities; () = the cities the rules name
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A resolved scenario: parameters, geography, default policy and rules, run settings."""
 
@@ -81,6 +97,14 @@ class Scenario:
     steps: int
     seed: int
     raw: dict[str, Any] = field(default_factory=dict)
+    expect: Expect | None = None
+
+    def targets(self) -> list[int]:
+        """The targeted cities: ``[expect] cities``, else the cities the rules name."""
+        if self.expect is not None and self.expect.cities:
+            return list(self.expect.cities)
+        n = self.geography.n
+        return sorted({i for r in self.rules if len(r.cities) < n for i in r.cities})
 
     def policy_at(self, year: float) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
         """Per-city policy arrays in force at ``year`` and the indices of active rules."""
@@ -120,7 +144,7 @@ class Scenario:
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
+    out = {k: v for k, v in base.items() if k != "expect"}
     for k, v in child.items():
         if k == "rule":
             out["rule"] = list(base.get("rule", [])) + list(v)
@@ -213,7 +237,8 @@ def scenario_from_dict(data: dict[str, Any], file: str = "<dict>",
         rules.append(_rule(file, k, r, geo, policy))
     sc = Scenario(name=name, file=file, description=str(data.get("description", "")),
                   params=params, geography=geo, policy=policy, rules=tuple(rules),
-                  steps=run.get("steps", 84), seed=run.get("seed", 0), raw=data)
+                  steps=run.get("steps", 84), seed=run.get("seed", 0), raw=data,
+                  expect=_expect(file, data, geo))
     # every combination of rules that can be in force must give valid per-city policies
     years = sorted({params.start_year, *(r.from_year for r in rules), *(r.until_year for r in rules
                                                                          if r.until_year < 1e9)})
@@ -224,6 +249,34 @@ def scenario_from_dict(data: dict[str, Any], file: str = "<dict>",
             raise ScenarioError(file, f"rule (in force in {y:g}): {e.key}", e.value,
                                 e.allowed) from None
     return sc
+
+
+def _expect(file: str, data: dict, geo) -> Expect | None:
+    if "expect" not in data:
+        return None
+    from model.observe import SCENARIO_MEASURES
+
+    e = _table(file, data, "expect")
+    for k in e:
+        if k not in EXPECT_KEYS:
+            raise ScenarioError(file, f"expect.{k}", e[k],
+                                f"unknown key; allowed: {sorted(EXPECT_KEYS)}")
+    measure = e.get("measure")
+    if measure not in SCENARIO_MEASURES:
+        raise ScenarioError(file, "expect.measure", measure,
+                            f"one of {', '.join(SCENARIO_MEASURES)}")
+    direction = e.get("direction")
+    if direction not in ("up", "down"):
+        raise ScenarioError(file, "expect.direction", direction, '"up" or "down"')
+    cities = e.get("cities", [])
+    if not isinstance(cities, list):
+        raise ScenarioError(file, "expect.cities", cities, "a list of city names")
+    for c in cities:
+        if not isinstance(c, str) or c not in geo.cities:
+            raise ScenarioError(file, "expect.cities", c,
+                                f"a city of {geo.name}: {', '.join(geo.cities)}")
+    return Expect(measure=measure, direction=direction,
+                  cities=tuple(sorted(geo.cities.index(c) for c in cities)))
 
 
 def _check_targets(policy: Policy, geo) -> None:

@@ -94,6 +94,10 @@ BAD = [
     ("[geography]\nkind = \"grid\"\nwidth = 40\n", "geography.width", "[5, 32]"),
     ("colour = 1\n", "colour", "unknown key"),
     ("base = \"missing.toml\"\n", "base", "existing TOML"),
+    ("[expect]\nmeasure = \"happiness\"\ndirection = \"up\"\n", "expect.measure", "target_rank"),
+    ("[expect]\nmeasure = \"cv\"\ndirection = \"sideways\"\n", "expect.direction", "up"),
+    ("[expect]\nmeasure = \"cv\"\ndirection = \"up\"\ncities = [\"Gotham\"]\n",
+     "expect.cities", "Shanghai"),
 ]
 
 
@@ -131,6 +135,22 @@ def test_inheritance_merges_and_appends_rules(tmp_path):
     sc = load_scenario(child)
     assert sc.params.n_firms == 50 and sc.params.n_talent == 500
     assert len(sc.rules) == 2 and sc.steps == 4
+
+
+def test_expect_is_parsed_and_not_inherited(tmp_path):
+    from model.scenario import load_scenario
+
+    _write(tmp_path, GRID + "[[rule]]\ncities = [\"c0_0\"]\nshare_ip = 0.0\n[expect]\n"
+           "measure = \"target_rank\"\ndirection = \"down\"\n", "base.toml")
+    base = load_scenario(tmp_path / "base.toml")
+    assert base.expect.measure == "target_rank" and base.expect.direction == "down"
+    assert base.targets() == [base.geography.index("c0_0")]  # the rules' cities
+    child = _write(tmp_path, "base = \"base.toml\"\n", "child.toml")
+    assert load_scenario(child).expect is None
+    named = _write(tmp_path, "base = \"base.toml\"\n[expect]\nmeasure = \"target_share\"\n"
+                   "direction = \"up\"\ncities = [\"c2_2\", \"c1_1\"]\n", "named.toml")
+    sc = load_scenario(named)
+    assert sc.targets() == sorted([sc.geography.index("c2_2"), sc.geography.index("c1_1")])
 
 
 def test_scenarios_lists_shipped_files(capsys):
