@@ -38,6 +38,7 @@ def test_latin_hypercube_strata():
     ("[free]\nn_talent = [10, 100]\n", "free.n_talent"),
     ("[free]\nnot_a_param = [0, 1]\n", "free.not_a_param"),
     ("samples = 0\n[free]\ninnov_rate = [0.01, 0.02]\n", "samples"),
+    ("finalists = 0\n[free]\ninnov_rate = [0.01, 0.02]\n", "finalists"),
     ("colour = 1\n", "colour"),
     ("[free]\n", "free"),
 ])
@@ -61,11 +62,18 @@ def test_tiny_calibration_writes_scenario_and_record(tmp_path):
     small.write_text(f'base = "{base}"\n[run]\nsteps = 8\n[params]\nn_talent = 2000\n'
                      'n_firms = 500\nn_funds = 20\n')
     spec_file.write_text(f'base = "{small}"\noutput = "{tmp_path / "cal.toml"}"\nsamples = 2\n'
-                         'seeds = 1\nvalidation_seeds = 2\nroot_seed = 3\n'
+                         'seeds = 1\nfinalists = 2\nfinalist_seeds = 2\nvalidation_seeds = 2\n'
+                         'root_seed = 3\n'
                          '[free]\ninnov_rate = [0.01, 0.03]\n')
     spec = load_spec(spec_file)
     rec = calibrate(spec, progress=lambda *_: None)
     assert len(rec["points"]) == 3  # the base point and two samples
+    assert len(rec["finalists"]) == 2  # the two best raced again
+    assert rec["best"]["index"] in [f["index"] for f in rec["finalists"]]
+    # the chosen point is the best of the race, not of the first (noisier) score
+    race = {f["index"]: f["loss"] for f in rec["finalists"]}
+    assert rec["best"]["loss"] == min(race.values())
+    assert {a["index"] for a in rec["accepted"]} <= set(race)
     assert rec["points"][0]["params"] == {"innov_rate": 0.02}
     cal = load_scenario(tmp_path / "cal.toml")
     assert cal.params.innov_rate == rec["best"]["params"]["innov_rate"]

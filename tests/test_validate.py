@@ -20,3 +20,27 @@ def test_validation_doc_quotes_the_committed_numbers():
     assert f"{res['tier_counts_mean']['tier_2']:.2f}" in doc
     assert f"{res['mean_index_2021_over_2001']['median']:.0f}" in doc
     assert f"{res['collab_index_2021']['median']:.0f}" in doc
+
+
+def _record(tmp_path, params):
+    rec = {"accepted": [{"index": 3, "params": params}], "best": {"index": 3}}
+    p = tmp_path / "rec.json"
+    p.write_text(json.dumps(rec))
+    return p
+
+
+def test_patterns_and_claims_are_run_at_each_accepted_set(tmp_path):
+    from experiments.robustness import claim_robustness, yrd_claims
+    from experiments.validate import accepted_set_patterns
+
+    rec = _record(tmp_path, {"innov_rate": 0.01})
+    pat = accepted_set_patterns("yrd_calibrated.toml", rec, seeds=1)
+    assert len(pat) == 1 and pat[0]["chosen"] and pat[0]["params"] == {"innov_rate": 0.01}
+    assert sum(pat[0]["tier_counts_mean"].values()) == 41
+    df = claim_robustness(rec, scenarios=["hefei_push.toml"], seeds=2)
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert row["scenario"] == "hefei_push" and row["measure"] == "target_rank"
+    assert row["set"] == 3 and row["innov_rate"] == 0.01 and row["n_seeds"] == 2
+    assert row["ci_low"] <= row["diff"] <= row["ci_high"]
+    assert "hefei_push.toml" in yrd_claims() and "boston.toml" not in yrd_claims()
