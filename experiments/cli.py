@@ -67,6 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--steps", type=_pos_int, help="quarters (default: each scenario's run.steps)")
     c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
     c.add_argument("--out", default="results/compare", help="output directory")
+    w = sub.add_parser("sweep", help="run an experiment spec into a resumable results store",
+                       epilog="example: innogrid sweep experiments/specs/yrd_grid.toml "
+                              "--backend processes --jobs 2 --out results/sweeps/yrd_grid   "
+                              "(re-run the same command to resume; --backend dask "
+                              "--scheduler tcp://host:8786 for a cluster)")
+    w.add_argument("spec", help="experiment spec (TOML; see experiments/README.md)")
+    w.add_argument("--out", default=None, help="results store (default: results/sweeps/<name>)")
+    w.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
+                   help="serial, local worker processes (default) or a Dask cluster")
+    w.add_argument("--jobs", type=_pos_int, default=None,
+                   help="workers for processes or a local Dask cluster (default: all cores)")
+    w.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (default: a LocalCluster on 127.0.0.1)")
+    w.add_argument("--retries", type=_nonneg_int, default=2,
+                   help="retries of a run whose worker died (2)")
+    w.add_argument("--retry-failed", action="store_true",
+                   help="also re-run runs recorded as failed")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar")
     k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
                        epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
                               "--jobs 2")
@@ -164,6 +182,35 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from experiments.run import check_output_dir
+    from experiments.sweep import load_spec, make_tasks, sweep
+
+    spec = load_spec(args.spec)
+    out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
+    if not (out / "manifest.json").exists():
+        check_output_dir(out)
+    if args.backend != "dask" and args.scheduler:
+        raise ScenarioError(args.spec, "--scheduler", args.scheduler,
+                            "only with --backend dask")
+    n = len(make_tasks(spec))
+    t0 = time.perf_counter()
+    res = sweep(spec, out, backend=args.backend, retry_failed=args.retry_failed,
+                progress=False if args.no_progress else None, jobs=args.jobs,
+                retries=args.retries, **({"scheduler": args.scheduler}
+                                         if args.backend == "dask" else {}))
+    ok = int((res["status"] == "ok").sum()) if len(res) else 0
+    failed = res[res["status"] != "ok"] if len(res) else res
+    print(f"innogrid sweep: {spec.name}: {n} runs ({spec.design} design, {spec.replicates} "
+          f"replicates, root seed {spec.root_seed}), {ok} ok, {len(failed)} failed, "
+          f"{time.perf_counter() - t0:.1f} s on {args.backend}")
+    for r in failed.head(5).itertuples():
+        print(f"  failed: point {r.point} replicate {r.replicate} seed {r.seed}: {r.error}")
+    print(f"  wrote {out}/ (manifest.json, results/*.parquet); load with "
+          "experiments.sweep.load_results")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -181,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
-                "compare": _cmd_compare, "calibrate": _cmd_calibrate}[args.command](args)
+                "compare": _cmd_compare, "calibrate": _cmd_calibrate,
+                "sweep": _cmd_sweep}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2

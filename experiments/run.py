@@ -123,7 +123,10 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
     Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
     the fork server starts workers from a clean single-threaded process.
     """
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("forkserver"))
+    ctx = mp.get_context("forkserver")
+    # workers fork from a server that has the model imported already: fast start-up
+    ctx.set_forkserver_preload(["experiments.sweep", "experiments.compare", "model.model"])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
 
 
 def check_output_dir(directory: str | Path) -> Path:

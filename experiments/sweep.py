@@ -1,0 +1,557 @@
+"""Experiments at scale: specs, one pure task function, backends and a results store.
+
+An experiment spec (TOML, see experiments/README.md) names scenarios, a design over
+parameters (a grid, or a Latin-hypercube, Sobol', Morris or PAWN sample) and a number
+of replicates. Each (scenario, design point, replicate) is one :class:`Task`. The
+replicate seeds are spawned from one recorded root (``SeedSequence(root).spawn(R)``) and
+replicate ``k`` uses the same seed at every point and scenario (common random numbers).
+
+:func:`run_task` is the model as one pure call, ``task -> outcomes``. It never raises:
+an exception becomes a row with ``status = "failed"`` and its error. Any
+``concurrent.futures`` executor can drive it; :func:`execute` offers three backends:
+
+* ``serial``: in this process;
+* ``processes`` (the default): a local pool of worker processes. A worker that dies
+  breaks the pool; the runs it held are retried, each in a fresh single-worker pool, so
+  the run that kills its worker is found and recorded as failed after ``retries``
+  attempts while the others complete;
+* ``dask``: a Dask distributed cluster, by scheduler address or a ``LocalCluster`` on
+  127.0.0.1; Dask reschedules the runs of a worker that dies.
+
+The same spec gives the same rows, bit for bit, on every backend: a run depends only on
+its task.
+
+**The results store** (a directory) holds ``manifest.json`` (the spec, its hash, the
+seeds, the design and provenance), ``journal.jsonl`` (one line per finished run, appended
+as it finishes) and ``results/part-*.parquet`` (the journal compacted into Parquet). A
+sweep killed at any moment, even with SIGKILL, loses at most its in-flight runs: a
+finished run is one appended line, a truncated last line is ignored, compaction writes
+a new part atomically before it empties the journal, and rows are keyed by task id, so
+none is ever read twice. Re-running the spec into the same store computes only the
+missing runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import sys
+import tempfile
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.compare import replicate_seeds
+from experiments.run import _git_commit, _version, process_pool, provenance
+from model.params import Params
+from model.scenario import ScenarioError, load_scenario
+
+__all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
+           "load_results", "tidy", "Store", "BACKENDS"]
+
+BACKENDS = ("serial", "processes", "dask")
+DESIGNS = ("grid", "lhs", "sobol", "morris", "pawn")
+SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "noise",
+             "design", "params"}
+DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
+BUILTIN_MODELS = ("abm", "ishigami")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A resolved experiment spec."""
+
+    file: str
+    name: str
+    scenarios: tuple[str, ...]
+    replicates: int
+    root_seed: int
+    steps: int | None
+    model: str
+    noise: float
+    design: str
+    n: int
+    second_order: bool
+    levels: int
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    values: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """Hash of everything that determines the tasks (not the file's path)."""
+        d = asdict(self)
+        d.pop("file")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: a scenario, parameter overrides, a seed."""
+
+    task_id: str
+    scenario: str
+    point: int
+    replicate: int
+    seed: int
+    params: dict[str, float]
+    steps: int | None = None
+    model: str = "abm"
+    noise: float = 0.0
+
+
+def _err(file: str, key: str, value: Any, allowed: str) -> ScenarioError:
+    return ScenarioError(file, key, value, allowed)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate an experiment spec; errors name the file, key, value and range."""
+    file = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _err(file, "(file)", file, "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise _err(file, "(syntax)", str(e), "valid TOML") from None
+    for k in data:
+        if k not in SPEC_KEYS:
+            raise _err(file, k, data[k], f"unknown key; allowed: {sorted(SPEC_KEYS)}")
+    model = data.get("model", "abm")
+    if not isinstance(model, str) or not (model in BUILTIN_MODELS or ":" in model):
+        raise _err(file, "model", model, f"one of {BUILTIN_MODELS} or 'package.module:function'")
+    scen = data.get("scenarios", ["yrd_calibrated.toml"] if model == "abm" else ["-"])
+    if not isinstance(scen, list) or not scen or not all(isinstance(s, str) for s in scen):
+        raise _err(file, "scenarios", scen, "a non-empty list of scenario files")
+    if model == "abm":
+        resolved = []
+        for s in scen:
+            p = Path(s)
+            if not p.is_absolute() and (Path(path).parent / p).exists():
+                p = (Path(path).parent / p).resolve()
+            load_scenario(p)  # validates, and errors name the scenario file
+            resolved.append(str(p))
+        scen = resolved
+    ints = {}
+    for k, default, lo, hi in (("replicates", 1, 1, 10_000), ("root_seed", 0, 0, 2**63 - 1),
+                               ("steps", None, 1, 10_000)):
+        v = data.get(k, default)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
+            raise _err(file, k, v, f"an integer in [{lo}, {hi}]")
+        ints[k] = v
+    noise = data.get("noise", 0.0)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise _err(file, "noise", noise, "a number >= 0")
+    design = data.get("design", {})
+    if not isinstance(design, dict):
+        raise _err(file, "design", design, "a table")
+    for k in design:
+        if k not in DESIGN_KEYS:
+            raise _err(file, f"design.{k}", design[k],
+                       f"unknown key; allowed: {sorted(DESIGN_KEYS)}")
+    kind = design.get("kind", "grid")
+    if kind not in DESIGNS:
+        raise _err(file, "design.kind", kind, f"one of {', '.join(DESIGNS)}")
+    n = design.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise _err(file, "design.n", n, "an integer >= 1")
+    levels = design.get("levels", 4)
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+        raise _err(file, "design.levels", levels, "an integer >= 2")
+    second = design.get("second_order", False)
+    if not isinstance(second, bool):
+        raise _err(file, "design.second_order", second, "true or false")
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise _err(file, "params", params, "a table")
+    meta = {f: Params.__dataclass_fields__[f].metadata for f in Params.__dataclass_fields__}
+    bounds: dict[str, tuple[float, float]] = {}
+    values: dict[str, tuple[float, ...]] = {}
+    for name, v in params.items():
+        md = meta.get(name)
+        lo, hi = (md["lo"], md["hi"]) if md is not None else (-np.inf, np.inf)
+        if model == "abm" and (md is None or md["kind"] not in (float, int)):
+            raise _err(file, f"params.{name}", v, "a numeric parameter of model.params.Params")
+        if kind == "grid":
+            if (not isinstance(v, list) or not v
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                               and lo <= x <= hi for x in v)):
+                raise _err(file, f"params.{name}", v,
+                           f"a non-empty list of values in [{lo}, {hi}] (design.kind = grid)")
+            values[name] = tuple(float(x) for x in v)
+        else:
+            if (not isinstance(v, list) or len(v) != 2
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+                    or not lo <= v[0] < v[1] <= hi):
+                raise _err(file, f"params.{name}", v,
+                           f"[lo, hi] with {lo} <= lo < hi <= {hi} (design.kind = {kind})")
+            if model == "abm" and md["kind"] is int:
+                raise _err(file, f"params.{name}", v,
+                           "a float parameter (integer parameters only in a grid design)")
+            bounds[name] = (float(v[0]), float(v[1]))
+    if kind != "grid" and not bounds:
+        raise _err(file, "params", params, f"at least one parameter with bounds for {kind}")
+    name = data.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name:
+        raise _err(file, "name", name, "a non-empty string")
+    return SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
+                     noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
+                     bounds=bounds, values=values, **ints)
+
+
+def design_points(spec: SweepSpec) -> list[dict[str, float]]:
+    """The parameter points of the design, in a fixed order."""
+    if spec.design == "grid":
+        names = list(spec.values)
+        return [dict(zip(names, combo, strict=True))
+                for combo in itertools.product(*(spec.values[k] for k in names))] or [{}]
+    from experiments.sensitivity_analysis import problem, sample
+
+    prob = problem(spec.bounds)
+    method = "pawn" if spec.design == "lhs" else spec.design
+    X = sample(method, prob, spec.n, spec.root_seed, second_order=spec.second_order,
+               levels=spec.levels)
+    names = list(spec.bounds)
+    return [{k: float(x) for k, x in zip(names, row, strict=True)} for row in X]
+
+
+def _task_id(scenario: str, params: dict[str, float], seed: int, steps: int | None,
+             model: str, noise: float) -> str:
+    key = json.dumps({"scenario": Path(scenario).name, "params": params, "seed": seed,
+                      "steps": steps, "model": model, "noise": noise}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def make_tasks(spec: SweepSpec) -> list[Task]:
+    """Every (scenario, point, replicate) of the spec, with its seed and stable id."""
+    seeds = replicate_seeds(spec.root_seed, spec.replicates)
+    tasks = []
+    for scen in spec.scenarios:
+        for p, params in enumerate(design_points(spec)):
+            for r, s in enumerate(seeds):
+                tasks.append(Task(_task_id(scen, params, s, spec.steps, spec.model, spec.noise),
+                                  scen, p, r, s, params, spec.steps, spec.model, spec.noise))
+    return tasks
+
+
+def _abm(task: Task) -> dict[str, float]:
+    from experiments.compare import scenario_measures
+
+    sc = load_scenario(task.scenario)
+    if task.params:
+        sc = sc.with_overrides(params={k: (int(v) if isinstance(getattr(sc.params, k), int)
+                                           and not isinstance(getattr(sc.params, k), bool)
+                                           else v) for k, v in task.params.items()})
+    return scenario_measures(sc, task.seed, task.steps)
+
+
+def _model_fn(model: str) -> Callable[[Task], dict[str, float]]:
+    if model == "abm":
+        return _abm
+    if model == "ishigami":
+        from experiments.sensitivity_analysis import ishigami
+
+        return lambda t: ishigami(t.params, seed=t.seed, noise=t.noise)
+    mod, _, fn = model.partition(":")
+    f = getattr(importlib.import_module(mod), fn)
+    return lambda t: f(dict(t.params), t.seed, t.steps)
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task; return its row (never raises: failures become ``status = failed``)."""
+    row: dict[str, Any] = {"task_id": task.task_id, "scenario": Path(task.scenario).stem,
+                           "point": task.point, "replicate": task.replicate, "seed": task.seed,
+                           **{f"param.{k}": v for k, v in task.params.items()}}
+    t0 = time.perf_counter()
+    try:
+        out = _model_fn(task.model)(task)
+        row.update(status="ok", error="", **{f"out.{k}": float(v) for k, v in out.items()})
+    except Exception as e:  # recorded, not raised: the rest of the sweep goes on
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+        row.update(status="failed", error=f"{type(e).__name__}: {e}{where}")
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+# --- backends --------------------------------------------------------------------------
+
+def _failed_row(task: Task, error: str) -> dict[str, Any]:
+    return {"task_id": task.task_id, "scenario": Path(task.scenario).stem, "point": task.point,
+            "replicate": task.replicate, "seed": task.seed,
+            **{f"param.{k}": v for k, v in task.params.items()}, "status": "failed",
+            "error": error, "seconds": float("nan")}
+
+
+def _serial(tasks: list[Task], **_) -> Iterator[dict[str, Any]]:
+    for t in tasks:
+        yield run_task(t)
+
+
+def _processes(tasks: list[Task], jobs: int | None = None, retries: int = 2,
+               **_) -> Iterator[dict[str, Any]]:
+    jobs = jobs or os.cpu_count() or 1
+    pending = list(reversed(tasks))  # pop() from the end keeps the spec's order
+    suspects: list[Task] = []
+    window = 4 * jobs
+    while pending:
+        broken = False
+        with process_pool(jobs) as ex:
+            running: dict[Any, Task] = {}
+            while pending or running:
+                while pending and len(running) < window and not broken:
+                    t = pending.pop()
+                    try:
+                        running[ex.submit(run_task, t)] = t
+                    except BrokenProcessPool:
+                        pending.append(t)
+                        broken = True
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t = running.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append(t)
+                if broken:
+                    suspects.extend(running.values())  # lost with the pool
+                    break
+        # the runs a dying worker took down with it: retry them one at a time
+        yield from _isolated(suspects, retries)
+        suspects = []
+
+
+def _isolated(tasks: list[Task], retries: int) -> Iterator[dict[str, Any]]:
+    """Run ``tasks`` one at a time in a single worker, so a run that kills it is known."""
+    attempts = dict.fromkeys((t.task_id for t in tasks), 0)
+    queue = list(tasks)
+    ex = None
+    try:
+        while queue:
+            t = queue.pop(0)
+            ex = ex or process_pool(1)
+            try:
+                yield ex.submit(run_task, t).result()
+            except BrokenProcessPool:
+                ex.shutdown(wait=False)
+                ex = None
+                attempts[t.task_id] += 1
+                if attempts[t.task_id] > retries:
+                    yield _failed_row(t, f"worker died on all {attempts[t.task_id]} attempts")
+                else:
+                    queue.append(t)
+    finally:
+        if ex is not None:
+            ex.shutdown()
+
+
+def _dask(tasks: list[Task], jobs: int | None = None, retries: int = 2,
+          scheduler: str | None = None, **_) -> Iterator[dict[str, Any]]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, host="127.0.0.1", dashboard_address=None)
+    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        futs = {client.submit(run_task, t, key=f"innogrid-{t.task_id}", retries=retries,
+                              pure=False): t for t in tasks}
+        for fut in as_completed(futs):
+            t = futs[fut]
+            try:
+                yield fut.result()
+            except Exception as e:  # e.g. KilledWorker: a worker died on it too often
+                yield _failed_row(t, f"{type(e).__name__}: {e}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+_BACKEND_FNS = {"serial": _serial, "processes": _processes, "dask": _dask}
+
+
+def execute(tasks: list[Task], backend: str = "processes", **options) -> Iterator[dict[str, Any]]:
+    """Run ``tasks`` on a backend; yield one row per task as it finishes (in any order).
+
+    Options: ``jobs`` (workers; default all cores), ``retries`` (for a worker that dies),
+    ``scheduler`` (dask: a scheduler address; default a LocalCluster on 127.0.0.1).
+    """
+    if backend not in _BACKEND_FNS:
+        raise ValueError(f"backend {backend!r}: allowed {', '.join(BACKENDS)}")
+    if not tasks:
+        return iter(())
+    return _BACKEND_FNS[backend](tasks, **options)
+
+
+# --- the results store -----------------------------------------------------------------
+
+class Store:
+    """A results directory: manifest, append-only journal and compacted Parquet parts."""
+
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+        self.manifest = self.dir / "manifest.json"
+        self.journal = self.dir / "journal.jsonl"
+        self.parts = self.dir / "results"
+
+    def open(self, spec: SweepSpec, tasks: list[Task]) -> None:
+        """Create the store, or check that an existing one was made by the same spec."""
+        if self.manifest.exists():
+            old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            if old.get("spec_digest") != spec.digest():
+                raise ScenarioError(str(self.dir), "--out", str(self.dir),
+                                    "a store made by this spec (it holds another experiment: "
+                                    "choose another --out)")
+            return
+        if self.dir.exists() and any(self.dir.iterdir()):
+            raise ScenarioError(str(self.dir), "--out", str(self.dir),
+                                "a new or empty directory, or a store of this spec")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        if spec.model == "abm":
+            meta = provenance(load_scenario(spec.scenarios[0]), spec.root_seed, spec.steps or 0)
+        else:
+            meta = {"git_commit": _git_commit(), "python": sys.version.split()[0],
+                    "packages": {p: _version(p) for p in ("numpy", "pandas", "SALib")}}
+        manifest = {
+            "kind": "sweep", "spec": asdict(spec), "spec_digest": spec.digest(),
+            "root_seed": spec.root_seed,
+            "seeds": replicate_seeds(spec.root_seed, spec.replicates),
+            "points": design_points(spec), "tasks": len(tasks), "provenance": meta,
+        }
+        _atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Record one finished run: a single appended line (atomic enough for SIGKILL)."""
+        line = json.dumps(row, default=float) + "\n"
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def _journal_rows(self) -> list[dict[str, Any]]:
+        if not self.journal.exists():
+            return []
+        rows = []
+        for line in self.journal.read_bytes().split(b"\n"):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:  # the empty tail, or a line a kill cut short
+                continue
+        return rows
+
+    def _part_frame(self) -> pd.DataFrame:
+        files = sorted(self.parts.glob("part-*.parquet")) if self.parts.exists() else []
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+    def load(self) -> pd.DataFrame:
+        """All recorded runs, one row per task id (parts first, then the journal)."""
+        frames = [self._part_frame(), pd.DataFrame(self._journal_rows())]
+        df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
+            len(f) for f in frames) else pd.DataFrame()
+        if df.empty:
+            return df
+        return df.drop_duplicates("task_id", keep="first").reset_index(drop=True)
+
+    def compact(self) -> None:
+        """Move journal rows into a new Parquet part, then empty the journal.
+
+        The part is written atomically before the journal is emptied; a kill in between
+        leaves rows in both, which :meth:`load` and the next compaction deduplicate.
+        """
+        rows = self._journal_rows()
+        if not rows:
+            return
+        have = self._part_frame()
+        new = pd.DataFrame(rows).drop_duplicates("task_id", keep="first")
+        if len(have):
+            new = new[~new["task_id"].isin(set(have["task_id"]))]
+        if len(new):
+            k = len(list(self.parts.glob("part-*.parquet")))
+            target = self.parts / f"part-{k:05d}-{os.getpid()}-{time.time_ns()}.parquet"
+            fd, tmp = tempfile.mkstemp(dir=self.parts, suffix=".tmp")
+            os.close(fd)
+            try:
+                new.to_parquet(tmp, index=False)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        _atomic_write(self.journal, "")
+        for stale in self.parts.glob("*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def load_results(directory: str | Path) -> pd.DataFrame:
+    """The runs of a store as one wide table (one row per run), sorted by task order."""
+    df = Store(directory).load()
+    if df.empty:
+        return df
+    return df.sort_values(["scenario", "point", "replicate"], kind="stable").reset_index(
+        drop=True)
+
+
+def tidy(results: pd.DataFrame) -> pd.DataFrame:
+    """Long form: one row per run and outcome (``outcome``, ``value``)."""
+    outs = [c for c in results.columns if c.startswith("out.")]
+    ids = [c for c in results.columns if c not in outs]
+    long = results.melt(id_vars=ids, value_vars=outs, var_name="outcome", value_name="value")
+    long["outcome"] = long["outcome"].str.removeprefix("out.")
+    return long
+
+
+def sweep(spec: SweepSpec, out: str | Path, backend: str = "processes",
+          retry_failed: bool = False, progress: bool | None = None,
+          **options) -> pd.DataFrame:
+    """Run what the store at ``out`` is missing of ``spec``; return all its runs."""
+    tasks = make_tasks(spec)
+    store = Store(out)
+    store.open(spec, tasks)
+    store.compact()
+    have = store.load()
+    done = set()
+    if len(have):
+        keep = have if not retry_failed else have[have["status"] == "ok"]
+        done = set(keep["task_id"])
+    todo = [t for t in tasks if t.task_id not in done]
+    from tqdm import tqdm
+
+    # progress None: a bar on a terminal only
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
+               desc=f"sweep {spec.name}", disable=None if progress is None else not progress)
+    last = time.monotonic()
+    try:
+        for row in execute(todo, backend, **options):
+            store.append(row)
+            bar.update(1)
+            if time.monotonic() - last > 30:
+                store.compact()
+                last = time.monotonic()
+    finally:
+        bar.close()
+    store.compact()
+    return load_results(out)
+

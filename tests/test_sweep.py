@@ -1,0 +1,231 @@
+"""Sweeps: specs, the same rows on every backend (Dask included), resume, faults."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.sweep import Store, load_results, load_spec, make_tasks, sweep, tidy
+from model.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+GRID = str(ROOT / "scenarios" / "grid_baseline.toml")
+
+
+def _spec(tmp_path, text, name="spec.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return load_spec(p)
+
+
+def _abm_spec(tmp_path, replicates=2, values="[0.1, 0.3]", steps=4):
+    return _spec(tmp_path, f'scenarios = ["{GRID}"]\nreplicates = {replicates}\nroot_seed = 7\n'
+                 f'steps = {steps}\n[design]\nkind = "grid"\n[params]\nspill_rate = {values}\n'
+                 "n_talent = [500]\nn_firms = [100]\nn_funds = [5]\n")
+
+
+def _toy_spec(tmp_path, model, xs, token, replicates=2):
+    return _spec(tmp_path, f'model = "tests.sweep_models:{model}"\nreplicates = {replicates}\n'
+                 f'root_seed = 11\n[design]\nkind = "grid"\n[params]\nx = {xs}\n'
+                 f"token = [{token!r}]\n", name=f"{model}.toml")
+
+
+def _same(a, b):
+    cols = [c for c in a.columns if c != "seconds"]  # timing is metadata, not a result
+    pd.testing.assert_frame_equal(a[cols].reset_index(drop=True), b[cols].reset_index(drop=True))
+
+
+def test_tasks_spawn_replicate_seeds_from_one_root_with_common_random_numbers(tmp_path):
+    spec = _abm_spec(tmp_path, replicates=3)
+    tasks = make_tasks(spec)
+    assert len(tasks) == 2 * 3
+    seeds = {t.replicate: t.seed for t in tasks if t.point == 0}
+    assert all(t.seed == seeds[t.replicate] for t in tasks)  # same seeds at every point
+    assert len({t.task_id for t in tasks}) == 6
+    assert [t.task_id for t in make_tasks(spec)] == [t.task_id for t in tasks]  # stable ids
+
+
+@pytest.mark.parametrize("text,key", [
+    ("colour = 1\n", "colour"),
+    ('[design]\nkind = "lattice"\n', "design.kind"),
+    ('[design]\nkind = "grid"\n[params]\nspill_rate = [-1.0]\n', "params.spill_rate"),
+    ('[design]\nkind = "sobol"\nn = 8\n[params]\nspill_rate = [0.5, 0.1]\n', "params.spill_rate"),
+    ('[design]\nkind = "grid"\n[params]\nnot_a_param = [1.0]\n', "params.not_a_param"),
+    ("replicates = 0\n", "replicates"),
+    ('model = "nowhere"\n', "model"),
+])
+def test_spec_errors_name_the_key(tmp_path, text, key):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load_spec(p)
+    assert e.value.key == key and str(p) in str(e.value)
+
+
+def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
+    p = tmp_path / "bad.toml"
+    p.write_text('[design]\nkind = "lattice"\n')
+    assert main(["sweep", str(p), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "design.kind" in err and "sobol" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_same_rows_bit_for_bit_on_serial_processes_and_dask(tmp_path):
+    from distributed import LocalCluster
+
+    spec = _abm_spec(tmp_path)
+    a = sweep(spec, tmp_path / "serial", backend="serial", progress=False)
+    b = sweep(spec, tmp_path / "processes", backend="processes", jobs=2, progress=False)
+    c = sweep(spec, tmp_path / "dask_local", backend="dask", jobs=2, progress=False)
+    # a real scheduler address: a cluster on 127.0.0.1 that the test starts and stops
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        d = sweep(spec, tmp_path / "dask_addr", backend="dask", scheduler=cluster.scheduler_address,
+                  progress=False)
+    assert len(a) == 4 and (a["status"] == "ok").all()
+    for other in (b, c, d):
+        _same(a, other)
+    assert a["out.mean_index"].nunique() == 4  # the runs differ; they are not one run copied
+    manifest = json.loads((tmp_path / "serial" / "manifest.json").read_text())
+    assert manifest["root_seed"] == 7 and len(manifest["seeds"]) == 2
+    assert manifest["points"] == [{"spill_rate": 0.1, "n_talent": 500.0, "n_firms": 100.0,
+                                   "n_funds": 5.0},
+                                  {"spill_rate": 0.3, "n_talent": 500.0, "n_firms": 100.0,
+                                   "n_funds": 5.0}]
+    long = tidy(a)
+    assert set(long.columns) >= {"task_id", "seed", "outcome", "value"}
+    assert len(long) == 4 * len([col for col in a.columns if col.startswith("out.")])
+
+
+def test_rerun_computes_only_what_is_missing(tmp_path):
+    token = float(time.time_ns() % 10**9)
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"innogrid-count-{token!r}.log"
+    spec = _toy_spec(tmp_path, "counting", "[0.1, 0.2, 0.3]", token)
+    full = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    assert len(full) == 6 and len(log.read_text().splitlines()) == 6
+    again = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    assert len(log.read_text().splitlines()) == 6  # nothing ran twice
+    _same(full, again)
+    # a store holding half the runs (as after an interruption) gets the other half only
+    half = tmp_path / "half"
+    Store(half).open(spec, make_tasks(spec))
+    for row in full.iloc[:3].to_dict("records"):
+        Store(half).append(row)
+    resumed = sweep(spec, half, backend="serial", progress=False)
+    assert len(log.read_text().splitlines()) == 9
+    _same(full, resumed)
+    log.unlink()
+
+
+def test_store_refuses_another_spec(tmp_path):
+    a = _abm_spec(tmp_path)
+    sweep(a, tmp_path / "s", backend="serial", progress=False)
+    b = _abm_spec(tmp_path, values="[0.2]")
+    with pytest.raises(ScenarioError, match="another experiment"):
+        sweep(b, tmp_path / "s", backend="serial", progress=False)
+
+
+def test_a_run_that_raises_is_recorded_and_the_rest_go_on(tmp_path):
+    spec = _toy_spec(tmp_path, "fails_on", "[0.1, 0.5, 0.9]", 1.0)
+    res = sweep(spec, tmp_path / "s", backend="processes", jobs=2, progress=False)
+    assert len(res) == 6
+    bad = res[res["status"] == "failed"]
+    assert sorted(bad["param.x"]) == [0.5, 0.5, 0.9, 0.9]
+    assert bad["error"].str.contains("ValueError: x = ").all()
+    assert bad["seed"].notna().all() and (res[res["status"] == "ok"]["param.x"] == 0.1).all()
+    # recorded failures are not re-run unless asked
+    again = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    _same(res, again)
+
+
+def test_a_worker_that_dies_is_retried_and_a_run_that_always_kills_it_fails(tmp_path):
+    token = float(time.time_ns() % 10**9)
+    spec = _toy_spec(tmp_path, "dies_once", "[0.1, 0.25, 0.5]", token)
+    res = sweep(spec, tmp_path / "once", backend="processes", jobs=2, progress=False)
+    assert len(res) == 6 and (res["status"] == "ok").all()  # retried after the death
+    ref = sweep(_toy_spec(tmp_path, "quadratic", "[0.1, 0.25, 0.5]", token),
+                tmp_path / "ref", backend="serial", progress=False)
+    assert np.array_equal(res["out.y"], ref["out.y"])
+    spec = _toy_spec(tmp_path, "always_dies", "[0.1, 0.75]", token)
+    res = sweep(spec, tmp_path / "always", backend="processes", jobs=2, retries=1,
+                progress=False)
+    dead = res[res["param.x"] == 0.75]
+    assert len(res) == 4 and (dead["status"] == "failed").all()
+    assert dead["error"].str.contains("worker died").all()
+    assert (res[res["param.x"] == 0.1]["status"] == "ok").all()
+
+
+def test_dask_retries_a_run_whose_worker_died(tmp_path):
+    token = float(time.time_ns() % 10**9)
+    spec = _toy_spec(tmp_path, "dies_once", "[0.1, 0.25]", token)
+    res = sweep(spec, tmp_path / "d", backend="dask", jobs=2, progress=False)
+    assert len(res) == 4 and (res["status"] == "ok").all()
+
+
+def test_store_survives_a_cut_line_and_a_kill_during_compaction(tmp_path):
+    spec = _toy_spec(tmp_path, "quadratic", "[0.1, 0.2]", 2.0)
+    full = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    store = Store(tmp_path / "s")
+    # a kill between writing a part and emptying the journal: rows in both places
+    for row in full.to_dict("records"):
+        store.append(row)
+    with open(store.journal, "ab") as fh:
+        fh.write(b'{"task_id": "cut sh')  # a line a kill cut short
+    loaded = load_results(tmp_path / "s")
+    assert len(loaded) == 4 and loaded["task_id"].is_unique
+    _same(full, loaded)
+    store.compact()
+    assert store.journal.read_text() == ""
+    assert len(pd.read_parquet(store.parts)) == 4  # the dataset itself has no duplicate
+
+
+def test_sigkill_loses_only_in_flight_runs_and_resume_completes(tmp_path):
+    spec_file = tmp_path / "kill.toml"
+    spec_file.write_text(f'scenarios = ["{GRID}"]\nreplicates = 6\nroot_seed = 3\nsteps = 12\n'
+                         '[design]\nkind = "grid"\n[params]\nspill_rate = [0.1, 0.2, 0.3, 0.4]\n')
+    out = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
+                             "--out", str(out), "--jobs", "2", "--no-progress"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if journal.exists() and len(journal.read_bytes().splitlines()) >= 3:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"sweep ended before it could be killed: {proc.stderr.read()}")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, at once
+    proc.wait(timeout=30)
+    spec = load_spec(spec_file)
+    partial = load_results(out)
+    assert 3 <= len(partial) < 24 and partial["task_id"].is_unique
+    assert (partial["status"] == "ok").all()
+    resumed = sweep(spec, out, backend="serial", progress=False)
+    assert len(resumed) == 24 and resumed["task_id"].is_unique
+    fresh = sweep(spec, tmp_path / "fresh", backend="serial", progress=False)
+    _same(fresh, resumed)
+
+
+def test_cli_sweep_prints_a_summary_and_help_has_an_example(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text('model = "tests.sweep_models:quadratic"\nreplicates = 2\n'
+                    '[design]\nkind = "grid"\n[params]\nx = [0.1, 0.2]\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--backend", "serial",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs" in out and "4 ok, 0 failed" in out
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    assert "example: innogrid sweep" in capsys.readouterr().out
