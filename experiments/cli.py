@@ -85,6 +85,18 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true",
                    help="also re-run runs recorded as failed")
     w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = sub.add_parser("sensitivity", help="global sensitivity analysis (Sobol, Morris, PAWN)",
+                       epilog="example: innogrid sensitivity experiments/specs/yrd_morris.toml "
+                              "--jobs 2 --out results/sensitivity/yrd_morris   (re-run to resume)")
+    g.add_argument("spec", help="experiment spec with design.kind = sobol, morris or pawn")
+    g.add_argument("--out", default=None,
+                   help="output directory (default: results/sensitivity/<name>)")
+    g.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes")
+    g.add_argument("--jobs", type=_pos_int, default=None, help="workers (default: all cores)")
+    g.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    g.add_argument("--resamples", type=_pos_int, default=1000,
+                   help="bootstrap resamples for the intervals (1000)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
     k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
                        epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
                               "--jobs 2")
@@ -211,6 +223,37 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_sensitivity(args) -> int:
+    from experiments.sensitivity import sensitivity
+    from experiments.sweep import load_spec
+
+    spec = load_spec(args.spec)
+    out = Path(args.out) if args.out else Path("results") / "sensitivity" / spec.name
+    if args.backend != "dask" and args.scheduler:
+        raise ScenarioError(args.spec, "--scheduler", args.scheduler,
+                            "only with --backend dask")
+    t0 = time.perf_counter()
+    res = sensitivity(spec, out, outcomes=spec.outcomes or None, backend=args.backend,
+                      progress=False if args.no_progress else None, jobs=args.jobs,
+                      num_resamples=args.resamples,
+                      **({"scheduler": args.scheduler} if args.backend == "dask" else {}))
+    rep, tab = res["report"], res["indices"]
+    print(f"innogrid sensitivity: {spec.name}: {rep['method']}, {rep['sample_points']} points x "
+          f"{rep['replicates']} replicates = {rep['runs']} runs "
+          f"({time.perf_counter() - t0:.0f} s)")
+    head = {"sobol": "ST", "morris": "mu_star", "pawn": "median"}[rep["method"]]
+    for n in rep["noise"]:
+        t = tab[(tab["outcome"] == n["outcome"]) & (tab["index"] == head)].sort_values(
+            "value", ascending=False)
+        top = ", ".join(f"{r.param} {r.value:.3g} [{r.conf_low:.3g}, {r.conf_high:.3g}]"
+                        for r in t.head(4).itertuples())
+        share = n["noise_share"]
+        noise = "unknown (1 replicate)" if share != share else f"{share:.2%}"
+        print(f"  {n['outcome']}: {head} {top}; seed noise {noise} of the variance")
+    print(f"  wrote {out}/ (indices.csv, noise.csv, {rep['figure']}, report.json, runs/)")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -229,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
                 "compare": _cmd_compare, "calibrate": _cmd_calibrate,
-                "sweep": _cmd_sweep}[args.command](args)
+                "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2

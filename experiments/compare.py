@@ -52,11 +52,13 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
     total = c.index.sum()
     cross = geo.province[:, None] != geo.province[None, :]
     out = {k: float(region[k]) for k in ("mean_index", "cv", "gini", "morans_i", "tier_1",
-                                         "tier_2", "tier_3", "tier_4", "spillover_share")}
+                                         "tier_2", "tier_3", "tier_4", "spillover_share",
+                                         "theil")}
     in_tg = cities["city"].isin([geo.cities[i] for i in tg])
     last = cities["step"] == cities["step"].max()
     spending = float(c.spent.sum())
     out.update(
+        leader_share=float(c.index.max() / total) if total > 0 else np.nan,
         target_rank=float(np.mean(c.rank[tg] + 1)) if tg else np.nan,
         target_share=float(c.index[tg].sum() / total) if tg and total > 0 else np.nan,
         corridor_share=(float(c.index[geo.corridor].sum() / total)

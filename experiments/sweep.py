@@ -64,7 +64,7 @@ __all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute"
 BACKENDS = ("serial", "processes", "dask")
 DESIGNS = ("grid", "lhs", "sobol", "morris", "pawn")
 SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "noise",
-             "design", "params"}
+             "design", "params", "outcomes"}
 DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
 BUILTIN_MODELS = ("abm", "ishigami")
 
@@ -87,11 +87,13 @@ class SweepSpec:
     levels: int
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     values: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    outcomes: tuple[str, ...] = ()
 
     def digest(self) -> str:
-        """Hash of everything that determines the tasks (not the file's path)."""
+        """Hash of everything that determines the runs (not the file, not the outcomes read)."""
         d = asdict(self)
         d.pop("file")
+        d.pop("outcomes")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -200,12 +202,21 @@ def load_spec(path: str | Path) -> SweepSpec:
             bounds[name] = (float(v[0]), float(v[1]))
     if kind != "grid" and not bounds:
         raise _err(file, "params", params, f"at least one parameter with bounds for {kind}")
+    outcomes = data.get("outcomes", [])
+    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+        raise _err(file, "outcomes", outcomes, "a list of outcome names")
+    if model == "abm":
+        from model.observe import SCENARIO_MEASURES
+
+        for o in outcomes:
+            if o not in SCENARIO_MEASURES:
+                raise _err(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
         raise _err(file, "name", name, "a non-empty string")
     return SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
                      noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
-                     bounds=bounds, values=values, **ints)
+                     bounds=bounds, values=values, outcomes=tuple(outcomes), **ints)
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, float]]:
@@ -224,10 +235,12 @@ def design_points(spec: SweepSpec) -> list[dict[str, float]]:
     return [{k: float(x) for k, x in zip(names, row, strict=True)} for row in X]
 
 
-def _task_id(scenario: str, params: dict[str, float], seed: int, steps: int | None,
+def _task_id(scenario: str, point: int, params: dict[str, float], seed: int, steps: int | None,
              model: str, noise: float) -> str:
-    key = json.dumps({"scenario": Path(scenario).name, "params": params, "seed": seed,
-                      "steps": steps, "model": model, "noise": noise}, sort_keys=True)
+    # the point index is part of the id: a design (Morris) may repeat a point on purpose
+    key = json.dumps({"scenario": Path(scenario).name, "point": point, "params": params,
+                      "seed": seed, "steps": steps, "model": model, "noise": noise},
+                     sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -238,7 +251,8 @@ def make_tasks(spec: SweepSpec) -> list[Task]:
     for scen in spec.scenarios:
         for p, params in enumerate(design_points(spec)):
             for r, s in enumerate(seeds):
-                tasks.append(Task(_task_id(scen, params, s, spec.steps, spec.model, spec.noise),
+                tasks.append(Task(_task_id(scen, p, params, s, spec.steps, spec.model,
+                                           spec.noise),
                                   scen, p, r, s, params, spec.steps, spec.model, spec.noise))
     return tasks
 

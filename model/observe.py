@@ -45,6 +45,8 @@ SCENARIO_MEASURES: dict[str, str] = {
     "tier_3": "cities in tier 3 at the end",
     "tier_4": "cities in tier 4 at the end",
     "spillover_share": "share of innovation value due to external knowledge, last quarter",
+    "leader_share": "the leading city's share of the regional index at the end",
+    "theil": "Theil T index of the index at the end",
     "target_rank": "mean rank (1 = first) of the targeted cities at the end",
     "target_share": "targeted cities' share of the regional index at the end",
     "corridor_share": "corridor cities' share of the regional index at the end",
