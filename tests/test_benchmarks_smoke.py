@@ -18,3 +18,12 @@ def test_benchmark_quick_mode_runs(tmp_path):
     assert {"machine", "date_utc", "a", "b", "c"} <= set(data)
     assert data["machine"]["cpu_model"] and data["machine"]["python"]
     assert "(a)" in proc.stdout
+
+
+def test_sweep_benchmark_quick_mode_runs():
+    proc = subprocess.run([sys.executable, "benchmarks/bench_sweep.py", "--quick", "--only",
+                           "sobol"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((ROOT / "benchmarks" / "results_sweep_quick.json").read_text())
+    assert data["sobol"]["runs"] == 4 * (8 + 2) and data["sobol"]["failed"] == 0
+    assert data["machine"]["cpu_model"]

@@ -234,3 +234,22 @@ def test_mass_min_stops_peeling():
     assert mass.min() >= 0.2
     assert mass.min() < 0.2 / 0.95 + 0.01  # it stopped because one more peel would breach it
     assert res.boxes[-1].density < 1.0
+
+
+def test_sweep_results_load_into_prim(tmp_path):
+    # the whole path: a sampled sweep into a store, loaded, and the box PRIM finds
+    from experiments.sweep import load_results, load_spec, sweep
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('model = "tests.sweep_models:quadratic"\nreplicates = 1\nroot_seed = 4\n'
+                    '[design]\nkind = "lhs"\nn = 400\n[params]\nx = [0.0, 1.0]\nz = [0.0, 1.0]\n')
+    runs = load_results(sweep(load_spec(spec), tmp_path / "store", backend="serial",
+                              progress=False).pipe(lambda _: tmp_path / "store"))
+    wide = runs.rename(columns=lambda c: c.split(".", 1)[-1])
+    X, y = from_results(wide, ["x", "z"], "y", threshold=0.25)
+    res = prim(X, y)
+    box = res.select(min_density=0.95)
+    lo, hi = box.limits["x"]
+    assert abs(lo - 0.5) < 0.05 and hi == pytest.approx(X["x"].max())  # y > 0.25 <=> x > 0.5
+    assert box.limits["z"] == (X["z"].min(), X["z"].max())  # z is irrelevant: unrestricted
+    assert box.coverage > 0.9
