@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--resamples", type=_pos_int, default=1000,
                    help="bootstrap resamples for the intervals (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v = sub.add_parser("viz", help="serve the interactive dashboard on 127.0.0.1",
+                       epilog="example: innogrid viz yrd_calibrated.toml --port 8765   "
+                              "(then open http://127.0.0.1:8765; works offline)")
+    v.add_argument("scenario", nargs="?", default="yrd_calibrated.toml",
+                   help="scenario to explore (default: yrd_calibrated.toml)")
+    v.add_argument("--port", type=_pos_int, default=8765, help="port on 127.0.0.1 (8765)")
     k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
                        epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
                               "--jobs 2")
@@ -254,6 +260,28 @@ def _cmd_sensitivity(args) -> int:
     return 0
 
 
+def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The ``solara run`` command line and environment that serve the dashboard offline."""
+    import os
+
+    import experiments.dashboard_path as dp
+
+    env = {**os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    solara = str(Path(sys.executable).with_name("solara"))
+    return [solara, "run", str(dp.DASHBOARD), "--host", "127.0.0.1", "--port", str(port),
+            "--production", "--no-open"], env
+
+
+def _cmd_viz(args) -> int:
+    import subprocess
+
+    load_scenario(args.scenario)  # a bad scenario ends here, with status 2
+    cmd, env = viz_command(args.scenario, args.port)
+    print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)")
+    return subprocess.call(cmd, env=env)
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -272,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
                 "compare": _cmd_compare, "calibrate": _cmd_calibrate,
-                "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity}[args.command](args)
+                "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+                "viz": _cmd_viz}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
