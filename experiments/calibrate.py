@@ -173,8 +173,11 @@ def latin_hypercube(n: int, bounds: dict[str, tuple[float, float]],
 
 def _run_all(jobs_args: list[tuple], jobs: int, progress, label: str) -> list:
     if jobs > 1:
+        from tqdm import tqdm
+
         with process_pool(jobs) as ex:
-            results = list(ex.map(_evaluate, jobs_args))
+            results = list(tqdm(ex.map(_evaluate, jobs_args), total=len(jobs_args), unit="point",
+                                desc=label, disable=None))  # a bar on a terminal only
         progress(f"  {label}: {len(jobs_args)} points done")
         return results
     results = []

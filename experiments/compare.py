@@ -85,12 +85,13 @@ def _job(args: tuple) -> dict[str, Any]:
 
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
             steps: int | None = None, executor: Executor | None = None,
-            params: dict[str, Any] | None = None) -> pd.DataFrame:
+            params: dict[str, Any] | None = None, progress: bool | None = False) -> pd.DataFrame:
     """Run the base and every other scenario over the same seeds; one row per run.
 
     The targeted cities of each other scenario are measured in the base too, so that
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
     overrides model parameters in every scenario alike (e.g. another calibrated set).
+    ``progress``: a progress bar (None: only on a terminal).
     """
     seed_list = replicate_seeds(root, seeds)
     scs = {p: load_scenario(p) for p in [base, *others]}
@@ -104,7 +105,11 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
                 jobs.append((scs[which], s, steps, tg))
                 keys.append({"comparison": Path(p).stem, "scenario": Path(which).stem,
                              "role": "base" if which == base else "other", "seed": s})
-    results = list(executor.map(_job, jobs)) if executor else [_job(j) for j in jobs]
+    from tqdm import tqdm
+
+    it = executor.map(_job, jobs) if executor else map(_job, jobs)
+    results = list(tqdm(it, total=len(jobs), unit="run", desc="compare",
+                        disable=None if progress is None else not progress))
     return pd.DataFrame([{**k, **r} for k, r in zip(keys, results, strict=True)])
 
 
@@ -188,13 +193,14 @@ def _figure(summary: pd.DataFrame, path: Path) -> None:
 
 
 def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int | None,
-                jobs: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+                jobs: int, progress: bool | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Compare scenarios with ``jobs`` worker processes; return runs, summary, metadata."""
     if jobs > 1:
         with process_pool(jobs) as ex:
-            runs = compare(base, others, seeds, root, steps, executor=ex)
+            runs = compare(base, others, seeds, root, steps, executor=ex, progress=progress)
     else:
-        runs = compare(base, others, seeds, root, steps)
+        runs = compare(base, others, seeds, root, steps, progress=progress)
     summary = summarise(runs, expectations(others))
     sc = load_scenario(base)
     meta = provenance(sc, seed=root, steps=sc.steps if steps is None else steps)
