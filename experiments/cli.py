@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--resamples", type=_pos_int, default=1000,
                    help="bootstrap resamples for the intervals (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o = sub.add_parser("report", help="write one self-contained HTML report of a results dir",
+                       epilog="example: innogrid report results/base   (a run, a comparison "
+                              "or a sensitivity analysis; writes results/base/report.html and "
+                              "the PNGs in results/base/report_figures/)")
+    o.add_argument("results", help="a directory written by run, compare or sensitivity")
+    o.add_argument("--out", default=None, help="HTML file (default: RESULTS/report.html)")
     v = sub.add_parser("viz", help="serve the interactive dashboard on 127.0.0.1",
                        epilog="example: innogrid viz yrd_calibrated.toml --port 8765   "
                               "(then open http://127.0.0.1:8765; works offline)")
@@ -282,6 +288,17 @@ def _cmd_viz(args) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def _cmd_report(args) -> int:
+    from experiments.report import write_report
+
+    try:
+        path = write_report(args.results, args.out)
+    except ValueError as e:
+        raise ScenarioError(args.results, "RESULTS", args.results, str(e)) from None
+    print(f"innogrid report: wrote {path} (self-contained; figures also beside it)")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
@@ -301,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,
                 "compare": _cmd_compare, "calibrate": _cmd_calibrate,
                 "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
-                "viz": _cmd_viz}[args.command](args)
+                "viz": _cmd_viz, "report": _cmd_report}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2

@@ -1,7 +1,19 @@
-"""Figures of one run (matplotlib, colour-blind-safe palette, labelled units)."""
+"""Figures of the model's outputs (matplotlib, Agg backend, colour-blind-safe palettes).
+
+Every function is pure in the sense that it takes pandas frames of the output contract
+(README "Output contract": the cities table, the region table, a flow matrix, a
+``compare.csv`` or ``indices.csv`` table) plus a path, writes one PNG at 150 dpi and
+returns the path. Nothing is read from disk except the shipped city coordinates of the
+map geographies (:func:`model.geography.yrd`, :func:`model.geography.peers`).
+
+Palettes: tiers use Okabe-Ito colours (:data:`TIER_COLOURS`), series use the Okabe-Ito
+set, flow maps use viridis.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,53 +22,518 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-__all__ = ["baseline_figures", "TIER_COLOURS"]
+__all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
+           "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
+           "flow_map", "comparison", "sensitivity_indices", "run_figures", "evenly_spaced_years"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
 
+#: Units of the accumulated flow matrices (``flows/*.csv``).
+FLOW_UNITS = {"talent": "talent agents moved", "capital": "MU of VC invested",
+              "knowledge": "knowledge units spilled", "collaboration": "co-inventions"}
 
-def baseline_figures(out: Any, directory: Path) -> list[Path]:
-    """Tier map at the final step, tier counts over time, dispersion over time."""
-    directory.mkdir(parents=True, exist_ok=True)
-    cities, region = out.cities, out.region
-    paths = []
-    last = cities[cities["step"] == cities["step"].max()]
-    model_geo = out.metadata.get("geography", "")
-    fig, ax = plt.subplots(figsize=(6, 5))
-    if model_geo == "yrd":
-        from model.geography import yrd
+# Okabe-Ito series colours
+_BLUE, _GREEN, _PINK, _BLACK, _VERMILLION, _ORANGE, _SKY = (
+    "#0072B2", "#009E73", "#CC79A7", "#000000", "#D55E00", "#E69F00", "#56B4E9")
+_DPI = 150
+_GRID_NAME = re.compile(r"^c(\d+)_(\d+)$")
 
-        geo = yrd()
-        pos = {c: (geo.x[i], geo.y[i]) for i, c in enumerate(geo.cities)}
-        xs = np.array([pos[c][0] for c in last["city"]])
-        ys = np.array([pos[c][1] for c in last["city"]])
+
+# --------------------------------------------------------------------------- helpers
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI, format="png")
+    plt.close(fig)
+    return path
+
+
+def _is_grid(names: Iterable[str]) -> bool:
+    names = list(names)
+    return bool(names) and all(_GRID_NAME.match(str(c)) for c in names)
+
+
+def positions(geography: Any, names: Iterable[str] | None = None) -> tuple[dict, str]:
+    """City positions and the kind of plot they call for.
+
+    Parameters
+    ----------
+    geography : str, Geography, mapping or None
+        ``"yrd"``, ``"peers"``, a grid name such as ``"grid 10x10"``, a
+        :class:`model.geography.Geography`, a mapping ``{city: (x, y)}``, or None (infer
+        from the city names: ``c<col>_<row>`` names are a grid, otherwise the YRD or the
+        peers map, whichever holds them all).
+    names : iterable of str, optional
+        City names to place (needed for grids given by name and for inference).
+
+    Returns
+    -------
+    (dict, str)
+        ``{city: (x, y)}`` and ``"map"`` (x = longitude, y = latitude in degrees) or
+        ``"grid"`` (x = column, y = row, in cells).
+    """
+    names = [str(c) for c in names] if names is not None else None
+    if isinstance(geography, Mapping):
+        return {str(k): (float(v[0]), float(v[1])) for k, v in geography.items()}, "map"
+    if geography is not None and not isinstance(geography, str):  # a Geography
+        if getattr(geography, "grid_shape", None) is not None:
+            return _grid_positions(geography.cities), "grid"
+        return ({c: (float(geography.x[i]), float(geography.y[i]))
+                 for i, c in enumerate(geography.cities)}, "map")
+    kind = (geography or "").split(" ")[0].lower()
+    if kind == "grid" or (not kind and names is not None and _is_grid(names)):
+        if names is None:
+            raise ValueError("a grid geography given by name needs the city names")
+        return _grid_positions(names), "grid"
+    from model.geography import peers, yrd
+
+    if kind in ("yrd", "peers"):
+        return positions(yrd() if kind == "yrd" else peers())
+    for build in (yrd, peers):
+        geo = build()
+        if names is not None and set(names) <= set(geo.cities):
+            return positions(geo)
+    raise ValueError(f"cannot place cities of geography {geography!r}; give 'yrd', 'peers', "
+                     "'grid WxH', a Geography or a {city: (x, y)} mapping")
+
+
+def _grid_positions(names: Iterable[str]) -> dict:
+    out = {}
+    for c in names:
+        m = _GRID_NAME.match(str(c))
+        if m is None:
+            raise ValueError(f"grid city name {c!r} is not of the form c<column>_<row>")
+        out[str(c)] = (float(m.group(1)), float(m.group(2)))
+    return out
+
+
+def _steps_for_years(cities: pd.DataFrame, years: Sequence[float] | None) -> list[int]:
+    """The steps whose year is nearest to each requested year (in order, no repeats)."""
+    steps = cities[["step", "year"]].drop_duplicates("step").sort_values("step")
+    if years is None:
+        years = evenly_spaced_years(cities)
+    out = []
+    for y in years:
+        k = int(steps["step"].iloc[int(np.argmin(np.abs(steps["year"].to_numpy() - float(y))))])
+        if k not in out:
+            out.append(k)
+    return out
+
+
+def evenly_spaced_years(cities: pd.DataFrame, n: int = 4) -> list[float]:
+    """``n`` evenly spaced years of the run, the last being the final step's year."""
+    steps = np.sort(cities["step"].unique())
+    picks = np.unique(np.round(np.linspace(0, len(steps) - 1, n + 1)[1:]).astype(int))
+    year = cities.drop_duplicates("step").set_index("step")["year"]
+    return [float(year[steps[i]]) for i in picks]
+
+
+def _when(year: float, step: int) -> str:
+    return f"year {year:.2f} (step {step})"
+
+
+def _map_aspect(ax: Any, ys: np.ndarray) -> None:
+    """Equal-distance aspect for a longitude/latitude plot."""
+    ax.set_aspect(1.0 / max(np.cos(np.radians(float(np.mean(ys)))), 0.1))
+
+
+def _tier_legend(fig_or_ax: Any, **kw: Any) -> None:
+    handles = [Patch(facecolor=TIER_COLOURS[t], edgecolor="black", label=f"tier {t}")
+               for t in (1, 2, 3, 4)]
+    fig_or_ax.legend(handles=handles, **kw)
+
+
+# --------------------------------------------------------------------------- tier maps
+def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequence[float] | None,
+                             path: str | Path, label_top: int = 8) -> Path:
+    """Cities coloured by tier at chosen years, one small panel per year.
+
+    Parameters
+    ----------
+    cities : DataFrame
+        The cities table (columns ``step, year, city, index, tier, rank``).
+    geography : str, Geography, mapping or None
+        See :func:`positions`. Maps place cities at longitude/latitude (marker area grows
+        with the index; the ``label_top`` cities by rank are named); grids are drawn as
+        a heatmap of tiers by cell.
+    years : sequence of float or None
+        Years to show (the nearest step is used); None: four evenly spaced years ending
+        at the last step.
+    path : str or Path
+        PNG file to write.
+    label_top : int
+        How many top-ranked cities to name on maps.
+
+    Returns
+    -------
+    Path
+    """
+    steps = _steps_for_years(cities, years)
+    names = cities.loc[cities["step"] == steps[0], "city"].astype(str)
+    pos, kind = positions(geography, names)
+    n = len(steps)
+    ncols = min(n, 4 if kind == "grid" else 2)
+    nrows = int(np.ceil(n / ncols))
+    size = (3.4 * ncols, 3.4 * nrows + 0.6) if kind == "grid" else (4.3 * ncols, 4.9 * nrows + 0.6)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax, step in zip(axes.ravel(), steps, strict=False):
+        snap = cities[cities["step"] == step]
+        year = float(snap["year"].iloc[0])
+        if kind == "grid":
+            _grid_panel(ax, snap, pos)
+        else:
+            _map_panel(ax, snap, pos, label_top)
+        ax.set_title(_when(year, step))
+    _tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=9)
+    what = ("marker area ~ innovation index; top cities by rank named" if kind == "map"
+            else "one cell per city")
+    fig.suptitle(f"Innovation tiers over time ({what})")
+    fig.tight_layout(rect=(0, 0.45 / size[1], 1, 1))
+    fig.savefig(Path(path), dpi=_DPI)
+    plt.close(fig)
+    return Path(path)
+
+
+def _grid_panel(ax: Any, snap: pd.DataFrame, pos: dict) -> None:
+    xy = np.array([pos[str(c)] for c in snap["city"]], dtype=int)
+    w, h = xy[:, 0].max() + 1, xy[:, 1].max() + 1
+    z = np.full((h, w), np.nan)
+    z[xy[:, 1], xy[:, 0]] = snap["tier"].to_numpy(float)
+    cmap = ListedColormap([TIER_COLOURS[t] for t in (1, 2, 3, 4)]).with_extremes(bad="white")
+    ax.imshow(z, origin="lower", cmap=cmap, norm=BoundaryNorm([0.5, 1.5, 2.5, 3.5, 4.5], 4),
+              interpolation="nearest")
+    for x, y in xy[snap["tier"].to_numpy() == 1]:  # tier 1 also marked by text
+        ax.text(x, y, "1", ha="center", va="center", fontsize=7, color="white")
+    ax.set_xlabel("grid column (cell)")
+    ax.set_ylabel("grid row (cell)")
+    ax.set_xticks(range(0, w, max(1, w // 5)))
+    ax.set_yticks(range(0, h, max(1, h // 5)))
+
+
+def _map_panel(ax: Any, snap: pd.DataFrame, pos: dict, label_top: int) -> None:
+    snap = snap[snap["city"].astype(str).isin(pos)]
+    xs = np.array([pos[str(c)][0] for c in snap["city"]])
+    ys = np.array([pos[str(c)][1] for c in snap["city"]])
+    idx = snap["index"].to_numpy(float)
+    top = float(np.nanmax(idx)) if len(idx) and np.nanmax(idx) > 0 else 1.0
+    size = 15 + 260 * np.sqrt(np.clip(idx, 0.0, None) / top)
+    tiers = snap["tier"].to_numpy()
+    for t in (4, 3, 2, 1):
+        sel = tiers == t
+        ax.scatter(xs[sel], ys[sel], s=size[sel], c=TIER_COLOURS[t], edgecolors="black",
+                   linewidths=0.5, zorder=3)
+    for _, r in snap.nsmallest(label_top, "rank").iterrows():
+        ax.annotate(str(r["city"]), pos[str(r["city"])], fontsize=7, xytext=(4, 3),
+                    textcoords="offset points", zorder=4)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    pad_x = 0.06 * (xs.max() - xs.min()) + 0.2
+    pad_y = 0.06 * (ys.max() - ys.min()) + 0.2
+    ax.set_xlim(xs.min() - pad_x, xs.max() + pad_x)
+    ax.set_ylim(ys.min() - pad_y, ys.max() + pad_y)
+    _map_aspect(ax, ys)
+    ax.grid(True, lw=0.3, alpha=0.5)
+
+
+# --------------------------------------------------------------------------- time series
+def tier_counts(region: pd.DataFrame, path: str | Path) -> Path:
+    """Number of cities in tiers 1-4 over time (region table columns ``tier_1..tier_4``)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for t in (1, 2, 3, 4):
+        ax.step(region["year"], region[f"tier_{t}"], where="post", color=TIER_COLOURS[t],
+                lw=2, label=f"tier {t}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("year")
+    ax.set_ylabel("number of cities")
+    ax.set_title("Cities per innovation tier")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, lw=0.3, alpha=0.5)
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    return _save(fig, path)
+
+
+def index_trajectories(cities: pd.DataFrame, path: str | Path,
+                       highlight: Sequence[str] | None = None, n_highlight: int = 5) -> Path:
+    """Each city's innovation index over time on a log scale, with the tier bands shaded.
+
+    The bands are the studies' tier rule relative to the regional mean ``m`` at each
+    step: tier 1 above ``5m``, tier 2 ``m``-``5m``, tier 3 ``0.5m``-``m``, tier 4 below
+    ``0.5m``. Values below a floor (``1e-3`` of the largest regional mean) are drawn at
+    the floor, as the axis label says.
+
+    Parameters
+    ----------
+    cities : DataFrame
+        The cities table.
+    path : str or Path
+        PNG file to write.
+    highlight : sequence of str, optional
+        Cities to draw in colour and name; default the ``n_highlight`` top-ranked cities
+        at the last step.
+    n_highlight : int
+        How many cities to highlight by default.
+    """
+    wide = cities.pivot_table(index="year", columns="city", values="index", aggfunc="first")
+    wide = wide.sort_index()
+    mean = wide.mean(axis=1)
+    years = wide.index.to_numpy(float)
+    peak = float(np.nanmax(wide.to_numpy())) if wide.size else 0.0
+    floor = 1e-3 * float(mean.max()) if float(mean.max()) > 0 else 1e-3
+    if highlight is None:
+        last = cities[cities["step"] == cities["step"].max()]
+        highlight = list(last.nsmallest(n_highlight, "rank")["city"].astype(str))
+    highlight = [h for h in highlight if h in wide.columns]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    m = np.clip(mean.to_numpy(float), floor, None)
+    top = max(peak, 5 * float(m.max()), floor * 10) * 2.0
+    bands = [(5 * m, np.full_like(m, top), 1), (m, 5 * m, 2), (0.5 * m, m, 3),
+             (np.full_like(m, floor), 0.5 * m, 4)]
+    for lo, hi, t in bands:
+        ax.fill_between(years, np.clip(lo, floor, None), np.clip(hi, floor, None),
+                        color=TIER_COLOURS[t], alpha=0.18, lw=0, label=f"tier {t} band")
+    clipped = wide.clip(lower=floor)
+    others = [c for c in wide.columns if c not in highlight]
+    if others:
+        ax.plot(years, clipped[others].to_numpy(), color="#555555", lw=0.5, alpha=0.4)
+    palette = [_BLUE, _VERMILLION, _GREEN, _PINK, _SKY, _ORANGE]
+    for k, c in enumerate(highlight):
+        ax.plot(years, clipped[c].to_numpy(), color=palette[k % len(palette)], lw=2, label=c)
+    ax.plot(years, m, color="black", lw=1.2, ls="--", label="regional mean")
+    ax.set_yscale("log")
+    ax.set_ylim(floor, top)
+    ax.set_xlim(years.min(), years.max())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"innovation index (MU, log scale;\nvalues < {floor:.3g} drawn at {floor:.3g})")
+    ax.set_title("Innovation index by city with tier bands (relative to the regional mean)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _save(fig, path)
+
+
+def dispersion(region: pd.DataFrame, path: str | Path) -> Path:
+    """CV, Gini, Theil (between/within-province split) and Moran's I over time."""
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True)
+    x = region["year"].to_numpy(float)
+    a = axes.ravel()
+    a[0].plot(x, region["cv"], color=_BLUE, lw=1.8)
+    a[0].set_title("Coefficient of variation")
+    a[0].set_ylabel("CV (sd / mean, unitless)")
+    a[1].plot(x, region["gini"], color=_GREEN, lw=1.8)
+    a[1].set_title("Gini coefficient")
+    a[1].set_ylabel("Gini (0-1)")
+    a[1].set_ylim(0, 1)
+    between = region["theil_between"].to_numpy(float)
+    within = region["theil_within"].to_numpy(float)
+    a[2].stackplot(x, np.nan_to_num(between), np.nan_to_num(within), colors=[_ORANGE, _SKY],
+                   labels=["between provinces", "within provinces"], alpha=0.8)
+    a[2].plot(x, region["theil"], color=_BLACK, lw=1.2, label="Theil T (total)")
+    a[2].set_title("Theil index and its provincial split")
+    a[2].set_ylabel("Theil T (unitless)")
+    a[2].legend(loc="upper left", fontsize=8)
+    a[3].plot(x, region["morans_i"], color=_PINK, lw=1.8)
+    a[3].axhline(0, color="grey", lw=0.8)
+    a[3].set_title("Global Moran's I of the index")
+    a[3].set_ylabel("Moran's I (unitless)")
+    for ax in a:
+        ax.grid(True, lw=0.3, alpha=0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in a[2:]:
+        ax.set_xlabel("year")
+    fig.suptitle("Dispersion and spatial autocorrelation of the innovation index")
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- flows
+def flow_map(flows: pd.DataFrame, geography_or_positions: Any, path: str | Path,
+             kind: str = "talent", top: int = 40) -> Path:
+    """The largest accumulated flows between cities as lines whose width grows with the flow.
+
+    Parameters
+    ----------
+    flows : DataFrame
+        City-by-city matrix from ``flows/<kind>.csv``: row = from, column = to.
+    geography_or_positions : str, Geography, mapping or None
+        See :func:`positions`.
+    path : str or Path
+        PNG file to write.
+    kind : str
+        ``"talent"``, ``"capital"``, ``"knowledge"`` or ``"collaboration"`` (sets the unit).
+    top : int
+        Number of largest off-diagonal flows drawn.
+    """
+    mat = flows.copy()
+    mat.index = mat.index.astype(str)
+    mat.columns = mat.columns.astype(str)
+    names = list(dict.fromkeys([*mat.index, *mat.columns]))
+    pos, where = positions(geography_or_positions, names)
+    unit = FLOW_UNITS.get(kind, "units")
+    long = mat.stack().rename("value").reset_index()
+    long.columns = ["src", "dst", "value"]
+    long = long[(long["src"] != long["dst"]) & (long["value"] > 0)
+                & long["src"].isin(pos) & long["dst"].isin(pos)]
+    long = long.nlargest(top, "value")
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    xs = np.array([pos[c][0] for c in names if c in pos])
+    ys = np.array([pos[c][1] for c in names if c in pos])
+    ax.scatter(xs, ys, s=14, color="#777777", zorder=3)
+    if long.empty:
+        ax.text(0.5, 0.5, f"no {kind} flows", transform=ax.transAxes, ha="center")
+        vmax = 1.0
+    else:
+        vmax = float(long["value"].max())
+        cmap = plt.get_cmap("viridis")
+        for r in long.sort_values("value").itertuples():
+            share = r.value / vmax
+            (x0, y0), (x1, y1) = pos[r.src], pos[r.dst]
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=2,
+                        arrowprops={"arrowstyle": "-|>", "color": cmap(0.9 * (1 - share)),
+                                    "lw": 0.5 + 5.5 * share, "alpha": 0.75,
+                                    "shrinkA": 4, "shrinkB": 4, "mutation_scale": 8 + 6 * share,
+                                    "connectionstyle": "arc3,rad=0.15"})
+        involved = pd.concat([long.groupby("src")["value"].sum(),
+                              long.groupby("dst")["value"].sum()]).groupby(level=0).sum()
+        for c in involved.nlargest(10).index:
+            ax.annotate(c, pos[c], fontsize=7, xytext=(4, 3), textcoords="offset points",
+                        zorder=4, weight="bold")
+        refs = [vmax, vmax / 2, vmax / 4]
+        handles = [Line2D([0], [0], color=cmap(0.9 * (1 - v / vmax)), lw=0.5 + 5.5 * v / vmax,
+                          label=f"{v:,.0f}" if v >= 100 else f"{v:.3g}") for v in refs]
+        ax.legend(handles=handles, title=unit, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, fontsize=8, title_fontsize=8)
+    if where == "map":
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
+        _map_aspect(ax, ys)
     else:
-        xs = np.arange(len(last)) % 32
-        ys = np.arange(len(last)) // 32
-        ax.set_xlabel("city")
-    size = 30 + 300 * np.sqrt(last["index"] / max(last["index"].max(), 1e-12))
-    for t in (4, 3, 2, 1):
-        sel = (last["tier"] == t).to_numpy()
-        ax.scatter(xs[sel], ys[sel], s=size[sel], c=TIER_COLOURS[t], label=f"tier {t}",
-                   edgecolors="black", linewidths=0.5)
-    if model_geo == "yrd":
-        top = last.nsmallest(9, "rank")
-        for _, r in top.iterrows():
-            ax.annotate(r["city"], pos[r["city"]], fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
-    year = float(last["year"].iloc[0])
-    when = f"end of {int(year) - 1}" if year.is_integer() else f"{year:.2f}"
-    ax.set_title(f"Innovation tiers, {when} (step {int(last['step'].iloc[0])})")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    paths.append(directory / "tiers_map.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+        ax.set_xlabel("grid column (cell)")
+        ax.set_ylabel("grid row (cell)")
+        ax.set_aspect("equal")
+    pad_x = 0.05 * (xs.max() - xs.min()) + 0.3
+    pad_y = 0.05 * (ys.max() - ys.min()) + 0.3
+    ax.set_xlim(xs.min() - pad_x, xs.max() + pad_x)
+    ax.set_ylim(ys.min() - pad_y, ys.max() + pad_y)
+    ax.grid(True, lw=0.3, alpha=0.4)
+    ax.set_title(f"Largest {len(long)} accumulated {kind} flows ({unit}; arrow = from → to)")
+    return _save(fig, path)
 
+
+# --------------------------------------------------------------------------- experiments
+def comparison(summary: pd.DataFrame, path: str | Path,
+               measures: Sequence[str] | None = None) -> Path:
+    """Scenario differences (other - base) with 95% intervals, one panel per measure.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        A ``compare.csv`` table (``comparison, measure, diff, ci_low, ci_high,
+        beyond_noise``). Filled markers: the interval excludes 0; open: it does not.
+    path : str or Path
+        PNG file to write.
+    measures : sequence of str, optional
+        Measures to show; default all in the table, in order.
+    """
+    if measures is None:
+        measures = list(dict.fromkeys(summary["measure"]))
+    measures = [m for m in measures if (summary["measure"] == m).any()]
+    if not measures:
+        raise ValueError("the comparison table has no measures to plot")
+    comps = list(dict.fromkeys(summary["comparison"].astype(str)))
+    ncols = min(3, len(measures))
+    nrows = int(np.ceil(len(measures) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.9 + (0.9 + 0.35 * len(comps))
+                                                    * nrows), squeeze=False, sharey=True)
+    for ax in axes.ravel()[len(measures):]:
+        ax.set_visible(False)
+    palette = [_BLUE, _VERMILLION, _GREEN, _PINK, _ORANGE, _SKY, _BLACK]
+    y = np.arange(len(comps))
+    for ax, m in zip(axes.ravel(), measures, strict=False):
+        s = summary[summary["measure"] == m].copy()
+        s["comparison"] = s["comparison"].astype(str)
+        s = s.set_index("comparison").reindex(comps)
+        for k, (yy, c) in enumerate(zip(y, comps, strict=True)):
+            r = s.loc[c]
+            d, lo, hi = float(r["diff"]), float(r["ci_low"]), float(r["ci_high"])
+            if not np.isfinite(d):
+                continue
+            err = [[max(d - lo, 0.0)], [max(hi - d, 0.0)]] if np.isfinite(lo + hi) else None
+            beyond = str(r.get("beyond_noise", "")).lower() == "true"
+            col = palette[k % len(palette)]
+            ax.errorbar(d, yy, xerr=err, fmt="o", color=col, capsize=3,
+                        mfc=col if beyond else "white", ms=6)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_title(m, fontsize=10)
+        ax.set_yticks(y, comps)
+        ax.set_ylim(len(comps) - 0.5, -0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.grid(True, axis="x", lw=0.3, alpha=0.5)
+    fig.supxlabel("difference, other − base (in each measure's own unit)", fontsize=10)
+    fig.suptitle("Difference from the base scenario: mean over paired seeds with 95% interval\n"
+                 "(filled marker: interval excludes 0)", fontsize=11)
+    return _save(fig, path)
+
+
+def sensitivity_indices(indices: pd.DataFrame, path: str | Path) -> Path:
+    """Chart an ``indices.csv`` of ``innogrid sensitivity``.
+
+    Morris tables go to :func:`experiments.sensitivity_analysis.plot_morris`, Sobol' and
+    PAWN tables to :func:`experiments.sensitivity_analysis.plot_indices`.
+    """
+    from experiments.sensitivity_analysis import plot_indices, plot_morris
+
+    if (indices["method"] == "morris").any():
+        plot_morris(indices, path)
+    else:
+        plot_indices(indices, path)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- bundles
+def run_figures(cities: pd.DataFrame, region: pd.DataFrame,
+                flows: Mapping[str, pd.DataFrame], geography: Any,
+                directory: str | Path) -> dict[str, Path]:
+    """All figures of one run into ``directory``; returns ``{name: path}`` in display order."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = {
+        "tier_maps": tier_map_small_multiples(cities, geography, None,
+                                              directory / "tier_maps.png"),
+        "tier_counts": tier_counts(region, directory / "tier_counts.png"),
+        "index_trajectories": index_trajectories(cities, directory / "index_trajectories.png"),
+        "dispersion": dispersion(region, directory / "dispersion.png"),
+    }
+    for kind in ("talent", "capital", "knowledge"):
+        if kind in flows:
+            out[f"flow_{kind}"] = flow_map(flows[kind], geography, directory / f"flow_{kind}.png",
+                                           kind=kind)
+    return out
+
+
+def baseline_figures(out: Any, directory: Path) -> list[Path]:
+    """Tier map at the final step, tier counts over time, dispersion over time.
+
+    Parameters
+    ----------
+    out : experiments.run.Outcomes
+        A run's outcomes (``cities``, ``region``, ``metadata``).
+    directory : Path
+        Written: ``tiers_map.png``, ``tiers_and_dispersion.png``.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cities, region = out.cities, out.region
+    last_year = float(cities.loc[cities["step"] == cities["step"].max(), "year"].iloc[0])
+    geo = out.metadata.get("geography") or None
+    paths = [tier_map_small_multiples(cities, geo, [last_year], directory / "tiers_map.png")]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for t in (1, 2, 3, 4):
         axes[0].plot(region["year"], region[f"tier_{t}"], color=TIER_COLOURS[t], label=f"tier {t}")
@@ -64,15 +541,11 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
     axes[0].set_ylabel("number of cities")
     axes[0].set_title("Tier counts")
     axes[0].legend(fontsize=8)
-    for col, colour in (("cv", "#0072B2"), ("gini", "#009E73"), ("theil", "#CC79A7"),
-                        ("morans_i", "#000000")):
+    for col, colour in (("cv", _BLUE), ("gini", _GREEN), ("theil", _PINK), ("morans_i", _BLACK)):
         axes[1].plot(region["year"], region[col], color=colour, label=col)
     axes[1].set_xlabel("year")
     axes[1].set_ylabel("index (unitless)")
     axes[1].set_title("Dispersion and spatial autocorrelation")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(directory / "tiers_and_dispersion.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(_save(fig, directory / "tiers_and_dispersion.png"))
     return paths
