@@ -157,3 +157,16 @@ def test_scenarios_lists_shipped_files(capsys):
     assert main(["scenarios"]) == 0
     out = capsys.readouterr().out
     assert "yrd_baseline" in out and "grid_baseline" in out
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    from experiments.cli import _parser
+
+    commands = _parser()._subparsers._group_actions[0].choices
+    assert set(commands) >= {"run", "scenarios", "compare", "calibrate", "sweep", "sensitivity",
+                             "report", "viz"}
+    for name in [None, *commands]:
+        with pytest.raises(SystemExit) as e:
+            main(["--help"] if name is None else [name, "--help"])
+        assert e.value.code == 0
+        assert "example" in capsys.readouterr().out, name
