@@ -166,9 +166,6 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
 
 
 def _figure(summary: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     shown = ["mean_index", "cv", "morans_i", "tier_2", "target_rank", "target_share",

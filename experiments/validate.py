@@ -123,9 +123,6 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
 
 
 def _figures(region: pd.DataFrame, freq: dict, cities: tuple, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from experiments.figures import TIER_COLOURS

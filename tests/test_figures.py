@@ -163,3 +163,23 @@ def test_baseline_figures_still_written(grid_out, tmp_path):
     paths = F.baseline_figures(grid_out, tmp_path / "figs")
     assert [p.name for p in paths] == ["tiers_map.png", "tiers_and_dispersion.png"]
     assert all(_is_png(p) for p in paths)
+
+
+def test_library_figures_leave_the_callers_matplotlib_backend_alone(tmp_path):
+    # a notebook's inline backend must survive importing and using the figure code
+    import importlib
+
+    import matplotlib
+
+    old = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        import experiments.figures as figs
+        import experiments.validate as val
+
+        importlib.reload(figs)
+        importlib.reload(val)
+        val.validate(scenario="yrd_calibrated.toml", seeds=1, out=tmp_path, record=None)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(old)
