@@ -73,10 +73,11 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        failed = []
+        failed, requested = [], []
         pg.on("requestfailed", lambda r: failed.append(r.url))
+        pg.on("request", lambda r: requested.append(r.url))
         pg.goto(server, wait_until="networkidle", timeout=90_000)
-        pg.failed_requests = failed
+        pg.failed_requests, pg.requested = failed, requested
         yield pg
         browser.close()
 
@@ -108,8 +109,11 @@ def test_page_loads_offline_and_the_map_renders(page):
     box = imgs.first.bounding_box()
     assert box["width"] > 300 and box["height"] > 250
     assert len(imgs.first.screenshot()) > 5_000  # a drawn figure, not an empty box
-    # offline: nothing was requested from outside 127.0.0.1, and nothing failed
-    assert not [u for u in page.failed_requests if "127.0.0.1" in u]
+    # offline: every request went to the local server (or is inline data), and none failed
+    outside = [u for u in page.requested
+               if not u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:"))]
+    assert page.requested and not outside, outside
+    assert not page.failed_requests
 
 
 def test_stepping_and_a_lever_change_the_charts(page):
