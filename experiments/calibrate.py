@@ -25,7 +25,6 @@ tier 4 23 +/- 4.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from experiments.compare import replicate_seeds
 from experiments.run import process_pool, provenance
 from model.model import InnovationModel
 from model.params import Params
-from model.scenario import ScenarioError, load_scenario
+from model.scenario import ScenarioError, load_scenario, read_toml
 
 __all__ = ["CalibrationSpec", "load_spec", "tier_facts", "loss", "targets_met", "calibrate",
            "TIER2_NAMED"]
@@ -64,12 +63,7 @@ class CalibrationSpec:
 def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and validate a calibration spec (TOML); errors name file, key, value, range."""
     file = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(file, "(file)", file, "an existing TOML file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
+    data = read_toml(path)
     allowed = {"base", "samples", "seeds", "finalists", "finalist_seeds", "validation_seeds",
                "root_seed", "output", "free"}
     for k in data:

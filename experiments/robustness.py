@@ -23,7 +23,7 @@ import pandas as pd
 
 from experiments.compare import compare, expectations, summarise
 from experiments.run import process_pool
-from model.scenario import SCENARIO_DIR, load_scenario
+from model.scenario import SCENARIO_DIR, base_of, load_scenario
 
 __all__ = ["claim_robustness", "yrd_claims"]
 
@@ -32,8 +32,7 @@ def yrd_claims(base: str = "yrd_calibrated.toml") -> list[str]:
     """The shipped scenarios built on ``base`` that state a claim."""
     out = []
     for p in sorted(SCENARIO_DIR.glob("*.toml")):
-        raw = p.read_text(encoding="utf-8")
-        if f'base = "{base}"' in raw and load_scenario(p).expect is not None:
+        if base_of(p) == base and load_scenario(p).expect is not None:
             out.append(p.name)
     return out
 

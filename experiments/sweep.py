@@ -41,7 +41,6 @@ import os
 import sys
 import tempfile
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -56,7 +55,7 @@ import pandas as pd
 from experiments.compare import replicate_seeds
 from experiments.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
-from model.scenario import ScenarioError, load_scenario
+from model.scenario import ScenarioError, load_scenario, read_toml
 
 __all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
            "load_results", "tidy", "Store", "BACKENDS"]
@@ -112,28 +111,20 @@ class Task:
     noise: float = 0.0
 
 
-def _err(file: str, key: str, value: Any, allowed: str) -> ScenarioError:
-    return ScenarioError(file, key, value, allowed)
-
-
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate an experiment spec; errors name the file, key, value and range."""
     file = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _err(file, "(file)", file, "an existing TOML file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise _err(file, "(syntax)", str(e), "valid TOML") from None
+    data = read_toml(path)
     for k in data:
         if k not in SPEC_KEYS:
-            raise _err(file, k, data[k], f"unknown key; allowed: {sorted(SPEC_KEYS)}")
+            raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(SPEC_KEYS)}")
     model = data.get("model", "abm")
     if not isinstance(model, str) or not (model in BUILTIN_MODELS or ":" in model):
-        raise _err(file, "model", model, f"one of {BUILTIN_MODELS} or 'package.module:function'")
+        raise ScenarioError(file, "model", model,
+                            f"one of {BUILTIN_MODELS} or 'package.module:function'")
     scen = data.get("scenarios", ["yrd_calibrated.toml"] if model == "abm" else ["-"])
     if not isinstance(scen, list) or not scen or not all(isinstance(s, str) for s in scen):
-        raise _err(file, "scenarios", scen, "a non-empty list of scenario files")
+        raise ScenarioError(file, "scenarios", scen, "a non-empty list of scenario files")
     if model == "abm":
         resolved = []
         for s in scen:
@@ -148,33 +139,33 @@ def load_spec(path: str | Path) -> SweepSpec:
                                ("steps", None, 1, 10_000)):
         v = data.get(k, default)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
-            raise _err(file, k, v, f"an integer in [{lo}, {hi}]")
+            raise ScenarioError(file, k, v, f"an integer in [{lo}, {hi}]")
         ints[k] = v
     noise = data.get("noise", 0.0)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise _err(file, "noise", noise, "a number >= 0")
+        raise ScenarioError(file, "noise", noise, "a number >= 0")
     design = data.get("design", {})
     if not isinstance(design, dict):
-        raise _err(file, "design", design, "a table")
+        raise ScenarioError(file, "design", design, "a table")
     for k in design:
         if k not in DESIGN_KEYS:
-            raise _err(file, f"design.{k}", design[k],
+            raise ScenarioError(file, f"design.{k}", design[k],
                        f"unknown key; allowed: {sorted(DESIGN_KEYS)}")
     kind = design.get("kind", "grid")
     if kind not in DESIGNS:
-        raise _err(file, "design.kind", kind, f"one of {', '.join(DESIGNS)}")
+        raise ScenarioError(file, "design.kind", kind, f"one of {', '.join(DESIGNS)}")
     n = design.get("n", 1)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise _err(file, "design.n", n, "an integer >= 1")
+        raise ScenarioError(file, "design.n", n, "an integer >= 1")
     levels = design.get("levels", 4)
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
-        raise _err(file, "design.levels", levels, "an integer >= 2")
+        raise ScenarioError(file, "design.levels", levels, "an integer >= 2")
     second = design.get("second_order", False)
     if not isinstance(second, bool):
-        raise _err(file, "design.second_order", second, "true or false")
+        raise ScenarioError(file, "design.second_order", second, "true or false")
     params = data.get("params", {})
     if not isinstance(params, dict):
-        raise _err(file, "params", params, "a table")
+        raise ScenarioError(file, "params", params, "a table")
     meta = {f: Params.__dataclass_fields__[f].metadata for f in Params.__dataclass_fields__}
     bounds: dict[str, tuple[float, float]] = {}
     values: dict[str, tuple[float, ...]] = {}
@@ -182,38 +173,40 @@ def load_spec(path: str | Path) -> SweepSpec:
         md = meta.get(name)
         lo, hi = (md["lo"], md["hi"]) if md is not None else (-np.inf, np.inf)
         if model == "abm" and (md is None or md["kind"] not in (float, int)):
-            raise _err(file, f"params.{name}", v, "a numeric parameter of model.params.Params")
+            raise ScenarioError(file, f"params.{name}", v,
+                                "a numeric parameter of model.params.Params")
         if kind == "grid":
             if (not isinstance(v, list) or not v
                     or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                and lo <= x <= hi for x in v)):
-                raise _err(file, f"params.{name}", v,
+                raise ScenarioError(file, f"params.{name}", v,
                            f"a non-empty list of values in [{lo}, {hi}] (design.kind = grid)")
             values[name] = tuple(float(x) for x in v)
         else:
             if (not isinstance(v, list) or len(v) != 2
                     or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
                     or not lo <= v[0] < v[1] <= hi):
-                raise _err(file, f"params.{name}", v,
+                raise ScenarioError(file, f"params.{name}", v,
                            f"[lo, hi] with {lo} <= lo < hi <= {hi} (design.kind = {kind})")
             if model == "abm" and md["kind"] is int:
-                raise _err(file, f"params.{name}", v,
+                raise ScenarioError(file, f"params.{name}", v,
                            "a float parameter (integer parameters only in a grid design)")
             bounds[name] = (float(v[0]), float(v[1]))
     if kind != "grid" and not bounds:
-        raise _err(file, "params", params, f"at least one parameter with bounds for {kind}")
+        raise ScenarioError(file, "params", params,
+                            f"at least one parameter with bounds for {kind}")
     outcomes = data.get("outcomes", [])
     if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
-        raise _err(file, "outcomes", outcomes, "a list of outcome names")
+        raise ScenarioError(file, "outcomes", outcomes, "a list of outcome names")
     if model == "abm":
         from model.observe import SCENARIO_MEASURES
 
         for o in outcomes:
             if o not in SCENARIO_MEASURES:
-                raise _err(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
+                raise ScenarioError(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
-        raise _err(file, "name", name, "a non-empty string")
+        raise ScenarioError(file, "name", name, "a non-empty string")
     return SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
                      noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
                      bounds=bounds, values=values, outcomes=tuple(outcomes), **ints)

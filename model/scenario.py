@@ -47,7 +47,7 @@ from model import geography as geography_mod
 from model.params import ParamError, Params, Policy
 
 __all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
-           "scenario_from_dict", "SCENARIO_DIR"]
+           "scenario_from_dict", "read_toml", "base_of", "SCENARIO_DIR"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule", "expect"}
@@ -155,18 +155,32 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing file, bad syntax or encoding is a :class:`ScenarioError`."""
     file = str(path)
-    if path in seen:
-        raise ScenarioError(file, "base", str(path.name), "inheritance must not loop")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(file, "(file)", str(path), "an existing TOML file") from None
+        raise ScenarioError(file, "(file)", file, "an existing TOML file") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
     except UnicodeDecodeError:
         raise ScenarioError(file, "(encoding)", "not UTF-8", "a UTF-8 TOML file") from None
+
+
+def base_of(path: str | Path) -> str | None:
+    """The ``base`` a scenario file names itself (not inherited), or None."""
+    p = Path(path)
+    if not p.exists() and (SCENARIO_DIR / p).exists():
+        p = SCENARIO_DIR / p
+    return read_toml(p).get("base")
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    file = str(path)
+    if path in seen:
+        raise ScenarioError(file, "base", str(path.name), "inheritance must not loop")
+    data = read_toml(path)
     for k in data:
         if k not in TOP_KEYS:
             raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(TOP_KEYS)}")

@@ -14,7 +14,7 @@ import pytest
 
 from experiments.compare import compare, expectations, summarise
 from experiments.run import process_pool
-from model.scenario import SCENARIO_DIR, load_scenario
+from model.scenario import SCENARIO_DIR, base_of, load_scenario
 
 #: Seeds per scenario where the default (8) is too few for its effect size.
 SEEDS = {"g60_corridor": 40, "hefei_push": 12, "tokyo": 12}
@@ -36,8 +36,7 @@ def _claimed():
         sc = load_scenario(p)
         if sc.expect is None:
             continue
-        raw = p.read_text(encoding="utf-8")
-        base = next(line.split('"')[1] for line in raw.splitlines() if line.startswith("base"))
+        base = base_of(p)
         marks = ([pytest.mark.xfail(reason=KNOWN_MISSES[p.stem], strict=True)]
                  if p.stem in KNOWN_MISSES else [])
         out.append(pytest.param(base, p.name, id=p.stem, marks=marks))
