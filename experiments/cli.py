@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes")
     g.add_argument("--jobs", type=_pos_int, default=None, help="workers (default: all cores)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    g.add_argument("--retries", type=_nonneg_int, default=2,
+                   help="retries of a run whose worker died (2)")
     g.add_argument("--resamples", type=_pos_int, default=1000,
                    help="bootstrap resamples for the intervals (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -165,7 +167,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from experiments.compare import run_compare, write_comparison
+    from experiments.compare import SHOWN_MEASURES, run_compare, write_comparison
     from experiments.run import check_output_dir
 
     for p in (args.base, *args.others):
@@ -177,9 +179,7 @@ def _cmd_compare(args) -> int:
     write_comparison(runs, summary, meta, args.out)
     print(f"innogrid compare: base {args.base}, {args.seeds} common seeds from root "
           f"{args.root_seed} ({time.perf_counter() - t0:.1f} s)")
-    usual = ["mean_index", "cv", "morans_i", "tier_2", "target_rank", "target_share",
-             "corridor_share", "talent_cross_province", "capital_cross_province"]
-    shown = summary[summary["measure"].isin(usual) | (summary["expected"] != "")]
+    shown = summary[summary["measure"].isin(SHOWN_MEASURES) | (summary["expected"] != "")]
     for comp, g in shown.groupby("comparison", sort=False):
         print(f"  {comp} - base:")
         for r in g.itertuples():
@@ -217,6 +217,18 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _run_options(args) -> dict:
+    """Backend options shared by ``sweep`` and ``sensitivity`` (checked before any run)."""
+    if args.backend != "dask" and args.scheduler:
+        raise ScenarioError(args.spec, "--scheduler", args.scheduler,
+                            "only with --backend dask")
+    opts = {"backend": args.backend, "progress": False if args.no_progress else None,
+            "jobs": args.jobs, "retries": args.retries}
+    if args.backend == "dask":
+        opts["scheduler"] = args.scheduler
+    return opts
+
+
 def _cmd_sweep(args) -> int:
     from experiments.run import check_output_dir
     from experiments.sweep import load_spec, make_tasks, sweep
@@ -225,15 +237,10 @@ def _cmd_sweep(args) -> int:
     out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
     if not (out / "manifest.json").exists():
         check_output_dir(out)
-    if args.backend != "dask" and args.scheduler:
-        raise ScenarioError(args.spec, "--scheduler", args.scheduler,
-                            "only with --backend dask")
+    opts = _run_options(args)
     n = len(make_tasks(spec))
     t0 = time.perf_counter()
-    res = sweep(spec, out, backend=args.backend, retry_failed=args.retry_failed,
-                progress=False if args.no_progress else None, jobs=args.jobs,
-                retries=args.retries, **({"scheduler": args.scheduler}
-                                         if args.backend == "dask" else {}))
+    res = sweep(spec, out, retry_failed=args.retry_failed, **opts)
     ok = int((res["status"] == "ok").sum()) if len(res) else 0
     failed = res[res["status"] != "ok"] if len(res) else res
     print(f"innogrid sweep: {spec.name}: {n} runs ({spec.design} design, {spec.replicates} "
@@ -252,14 +259,10 @@ def _cmd_sensitivity(args) -> int:
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / spec.name
-    if args.backend != "dask" and args.scheduler:
-        raise ScenarioError(args.spec, "--scheduler", args.scheduler,
-                            "only with --backend dask")
+    opts = _run_options(args)
     t0 = time.perf_counter()
-    res = sensitivity(spec, out, outcomes=spec.outcomes or None, backend=args.backend,
-                      progress=False if args.no_progress else None, jobs=args.jobs,
-                      num_resamples=args.resamples,
-                      **({"scheduler": args.scheduler} if args.backend == "dask" else {}))
+    res = sensitivity(spec, out, outcomes=spec.outcomes or None, num_resamples=args.resamples,
+                      **opts)
     rep, tab = res["report"], res["indices"]
     print(f"innogrid sensitivity: {spec.name}: {rep['method']}, {rep['sample_points']} points x "
           f"{rep['replicates']} replicates = {rep['runs']} runs "
