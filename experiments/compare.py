@@ -23,10 +23,16 @@ from model.observe import SCENARIO_MEASURES
 from model.scenario import Scenario, load_scenario
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
-           "MEASURES"]
+           "MEASURES", "SHOWN_MEASURES"]
 
 #: Measures compared (see ``model.observe.SCENARIO_MEASURES`` for their definitions).
 MEASURES = tuple(SCENARIO_MEASURES)
+
+
+#: Measures printed and drawn by default, besides each scenario's claimed measure (every
+#: measure is in ``compare.csv``).
+SHOWN_MEASURES = ("mean_index", "cv", "morans_i", "tier_2", "target_rank", "target_share",
+                   "corridor_share", "talent_cross_province", "capital_cross_province")
 
 
 def replicate_seeds(root: int, n: int) -> list[int]:
@@ -161,32 +167,13 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "compare.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-        _figure(summary, tmp / "compare.png")
+        from experiments.figures import comparison
+
+        claimed = summary.loc[summary["expected"] != "", "measure"] if "expected" in summary \
+            else []
+        comparison(summary, tmp / "compare.png",
+                   measures=list(dict.fromkeys([*SHOWN_MEASURES, *claimed])))
     return Path(directory)
-
-
-def _figure(summary: pd.DataFrame, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    shown = ["mean_index", "cv", "morans_i", "tier_2", "target_rank", "target_share",
-             "corridor_share", "talent_cross_province", "capital_cross_province"]
-    comps = list(dict.fromkeys(summary["comparison"]))
-    fig, axes = plt.subplots(3, 3, figsize=(12, 2 + 0.35 * len(comps) * 3), sharey=True)
-    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-    for ax, m in zip(axes.ravel(), shown, strict=True):
-        s = summary[summary["measure"] == m].set_index("comparison").reindex(comps)
-        y = np.arange(len(comps))
-        for k, (yy, row) in enumerate(zip(y, s.itertuples(), strict=True)):
-            ax.errorbar(row.diff, yy, xerr=[[row.diff - row.ci_low], [row.ci_high - row.diff]],
-                        fmt="o", color=palette[k % len(palette)], capsize=3)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_title(m, fontsize=9)
-        ax.set_yticks(y, comps, fontsize=8)
-        ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle("Difference from the base scenario (mean over paired seeds, 95% interval)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int | None,
