@@ -27,13 +27,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import Slider, SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from experiments.figures import TIER_COLOURS  # noqa: E402
+from experiments.figures import (  # noqa: E402
+    TIER_COLOURS,
+    positions,
+    tier_legend,
+    tier_map_panel,
+)
 from model.model import InnovationModel  # noqa: E402
 from model.params import BUDGET_SHARES, Policy  # noqa: E402
 from model.scenario import load_scenario  # noqa: E402
@@ -105,35 +110,17 @@ def model_params(scenario_name: str) -> dict:
 
 
 def city_map(model: InnovationModel) -> Figure:
-    """Cities coloured by tier: real positions for maps, a heatmap for grids."""
+    """Cities coloured by tier, drawn by the figures' own panel (maps or grid heatmap)."""
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.subplots()
     geo, c = model.geo, model.city
-    year = model.world.year
-    if geo.name.startswith("grid"):
-        xs, ys = np.unique(geo.x), np.unique(geo.y)
-        img = np.ones((len(ys), len(xs), 3))
-        for i in range(geo.n):
-            img[np.searchsorted(ys, geo.y[i]), np.searchsorted(xs, geo.x[i])] = \
-                matplotlib.colors.to_rgb(TIER_COLOURS[int(c.tier[i])])
-        step = float(xs[1] - xs[0]) if len(xs) > 1 else 1.0
-        ax.imshow(img, origin="lower", extent=(xs[0] - step / 2, xs[-1] + step / 2,
-                                               ys[0] - step / 2, ys[-1] + step / 2))
-        ax.set(xlabel="x (km)", ylabel="y (km)")
-    else:
-        cols = [TIER_COLOURS[int(t)] for t in c.tier]
-        size = 30 + 300 * np.sqrt(c.index / max(c.index.max(), 1e-12))
-        ax.scatter(geo.x, geo.y, s=size, c=cols, edgecolors="black", linewidths=0.5)
-        top = np.argsort(-c.index)[:6]
-        for i in top:
-            ax.annotate(geo.cities[i], (geo.x[i], geo.y[i]), fontsize=7, xytext=(4, 4),
-                        textcoords="offset points")
-        ax.set(xlabel="longitude (°E)", ylabel="latitude (°N)")
-        ax.set_aspect("equal", adjustable="datalim")
-    handles = [matplotlib.patches.Patch(color=TIER_COLOURS[t], label=f"tier {t}")
-               for t in (1, 2, 3, 4)]
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
-    ax.set_title(f"{geo.name}: tiers at {year:.2f} (step {model.world.step})", fontsize=10)
+    snap = pd.DataFrame({"city": geo.cities, "tier": c.tier, "index": c.index,
+                         "rank": c.rank + 1})
+    pos, kind = positions(geo, geo.cities)
+    tier_map_panel(ax, snap, pos, kind, label_top=6)
+    tier_legend(ax, fontsize=7, loc="lower right")
+    ax.set_title(f"{geo.name}: tiers at {model.world.year:.2f} (step {model.world.step})",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -29,7 +29,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
-           "flow_map", "comparison", "sensitivity_indices", "run_figures", "evenly_spaced_years"]
+           "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
+           "run_figures", "evenly_spaced_years"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
@@ -144,7 +145,8 @@ def _map_aspect(ax: Any, ys: np.ndarray) -> None:
     ax.set_aspect(1.0 / max(np.cos(np.radians(float(np.mean(ys)))), 0.1))
 
 
-def _tier_legend(fig_or_ax: Any, **kw: Any) -> None:
+def tier_legend(fig_or_ax: Any, **kw: Any) -> None:
+    """A legend of the four tier colours on a figure or axes."""
     handles = [Patch(facecolor=TIER_COLOURS[t], edgecolor="black", label=f"tier {t}")
                for t in (1, 2, 3, 4)]
     fig_or_ax.legend(handles=handles, **kw)
@@ -187,13 +189,9 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
         ax.set_visible(False)
     for ax, step in zip(axes.ravel(), steps, strict=False):
         snap = cities[cities["step"] == step]
-        year = float(snap["year"].iloc[0])
-        if kind == "grid":
-            _grid_panel(ax, snap, pos)
-        else:
-            _map_panel(ax, snap, pos, label_top)
-        ax.set_title(_when(year, step))
-    _tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=9)
+        tier_map_panel(ax, snap, pos, kind, label_top)
+        ax.set_title(_when(float(snap["year"].iloc[0]), step))
+    tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=9)
     what = ("marker area ~ innovation index; top cities by rank named" if kind == "map"
             else "one cell per city")
     fig.suptitle(f"Innovation tiers over time ({what})")
@@ -201,6 +199,26 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
     fig.savefig(Path(path), dpi=_DPI)
     plt.close(fig)
     return Path(path)
+
+
+def tier_map_panel(ax: Any, snap: pd.DataFrame, pos: dict, kind: str,
+                   label_top: int = 8) -> None:
+    """Draw one tier map on ``ax``: a heatmap for grids, real positions for maps.
+
+    ``snap`` holds one step's ``city, tier, index, rank`` (rank 1 = first); ``pos`` and
+    ``kind`` come from :func:`positions`. Used by the figures and by the dashboard.
+    """
+    if kind == "grid":
+        _grid_panel(ax, snap, pos)
+    else:
+        _map_panel(ax, snap, pos, label_top)
+
+
+def _pad_limits(ax: Any, xs: np.ndarray, ys: np.ndarray, frac: float, extra: float) -> None:
+    pad_x = frac * (xs.max() - xs.min()) + extra
+    pad_y = frac * (ys.max() - ys.min()) + extra
+    ax.set_xlim(xs.min() - pad_x, xs.max() + pad_x)
+    ax.set_ylim(ys.min() - pad_y, ys.max() + pad_y)
 
 
 def _grid_panel(ax: Any, snap: pd.DataFrame, pos: dict) -> None:
@@ -236,10 +254,7 @@ def _map_panel(ax: Any, snap: pd.DataFrame, pos: dict, label_top: int) -> None:
                     textcoords="offset points", zorder=4)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
-    pad_x = 0.06 * (xs.max() - xs.min()) + 0.2
-    pad_y = 0.06 * (ys.max() - ys.min()) + 0.2
-    ax.set_xlim(xs.min() - pad_x, xs.max() + pad_x)
-    ax.set_ylim(ys.min() - pad_y, ys.max() + pad_y)
+    _pad_limits(ax, xs, ys, 0.06, 0.2)
     _map_aspect(ax, ys)
     ax.grid(True, lw=0.3, alpha=0.5)
 
@@ -417,10 +432,7 @@ def flow_map(flows: pd.DataFrame, geography_or_positions: Any, path: str | Path,
         ax.set_xlabel("grid column (cell)")
         ax.set_ylabel("grid row (cell)")
         ax.set_aspect("equal")
-    pad_x = 0.05 * (xs.max() - xs.min()) + 0.3
-    pad_y = 0.05 * (ys.max() - ys.min()) + 0.3
-    ax.set_xlim(xs.min() - pad_x, xs.max() + pad_x)
-    ax.set_ylim(ys.min() - pad_y, ys.max() + pad_y)
+    _pad_limits(ax, xs, ys, 0.05, 0.3)
     ax.grid(True, lw=0.3, alpha=0.4)
     ax.set_title(f"Largest {len(long)} accumulated {kind} flows ({unit}; arrow = from → to)")
     return _save(fig, path)
