@@ -139,7 +139,7 @@ def _lead(world: World, platforms: np.ndarray,
     The leader pays; ``_lead_targets`` is the (N, N) row-normalised matrix of lead targets.
     """
     targets = world.policy.get("_lead_targets")
-    if targets is None:
+    if targets is None or not (platforms.any() or funds.any()):  # no leader: skip the N x N
         return np.zeros_like(platforms), np.zeros_like(funds)
     return platforms @ targets, funds @ targets
 

@@ -115,6 +115,8 @@ def compute_platform_sharing(weights: np.ndarray, shared: np.ndarray,
     Example: W = [[0, 1, 1], [1, 0, 0], [1, 0, 0]], shared = [4, 0, 0] -> to[:, 0] = [0, 2, 2];
     with lead row 0 = [0, 0, 1] -> to[:, 0] = [0, 0, 4].
     """
+    if not shared.any():  # nobody shares (the status quo): skip the N x N work
+        return np.zeros_like(weights)
     col = weights.sum(axis=0)  # how strongly each source reaches others
     to = np.divide(weights * shared[None, :], col[None, :], out=np.zeros_like(weights),
                    where=col[None, :] > 0)
