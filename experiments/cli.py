@@ -208,8 +208,12 @@ def _cmd_calibrate(args) -> int:
     print(f"  best point {rec['best']['index']} (loss {rec['best']['loss']:.3f}"
           f"{', the base itself' if rec['best']['is_base'] else ''}): {rec['best']['params']}")
     print(f"  validation over {spec.validation_seeds} seeds: Shanghai alone in tier 1 "
-          f"{v['shanghai_alone']:.0%}, named tier-2 cities in tier 2 {v['named_tier2']:.2f}/8, "
-          f"tier 3 {v['tier_3']:.1f}, tier 4 {v['tier_4']:.1f}")
+          f"{v['shanghai_alone']:.0%}, named cities in their tier {v['named_hits']:.2f}/11, "
+          f"Hefei in tier 2 {v['hefei_tier2']:.0%}, tiers 2/3/4 {v['tier_2']:.1f} / "
+          f"{v['tier_3']:.1f} / {v['tier_4']:.1f}, GDP-share error "
+          f"{v.get('gdp_share_male', float('nan')):.3f}, index growth "
+          f"{np.exp(v.get('log_index_growth', float('nan'))):.0f}x, collaborative index "
+          f"{v.get('collab_index', float('nan')):.0f}")
     print(f"  accepted set (finalists meeting every target): {len(rec['accepted'])} of "
           f"{len(rec['finalists'])}")
     print(f"  targets met: {rec['met']}  ({time.perf_counter() - t0:.0f} s)")

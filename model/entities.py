@@ -111,19 +111,52 @@ class TalentPool(Pool):
     Columns:
 
     ======== ======= ==========================================
+    uid      int64   identity, never reused (rows move when others leave)
     city     int32   city index
     skill    float   productivity multiplier (lognormal, mean 1)
     employer int32   firm id, -1 if not employed by a firm
     wage     float   MU last quarter
     moves    int32   cumulative number of migrations
+    born     int32   step of entry (0 for the initial stock)
     ======== ======= ==========================================
+
+    The talent stock renews (``model.submodels.renew``): entrants are appended and
+    leavers removed, so a row index is not an identity; ``uid`` is.
     """
 
     COLUMNS: ClassVar[dict[str, Any]] = {
-        "city": np.int32, "skill": np.float64, "employer": np.int32, "wage": np.float64,
-        "moves": np.int32,
+        "uid": np.int64, "city": np.int32, "skill": np.float64, "employer": np.int32,
+        "wage": np.float64, "moves": np.int32, "born": np.int32,
     }
     DEFAULTS: ClassVar[dict[str, Any]] = {"employer": -1}
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self.next_uid = 0
+
+    def add(self, count: int, **values: Any) -> np.ndarray:
+        """Append ``count`` agents with fresh uids; return their row indices."""
+        ids = super().add(count, **values)
+        self.uid[ids] = np.arange(self.next_uid, self.next_uid + len(ids))
+        self.next_uid += len(ids)
+        return ids
+
+    def remove(self, rows: np.ndarray) -> None:
+        """Delete rows (compacting the live part); the caller releases their employers first."""
+        if not len(rows):
+            return
+        keep = np.ones(self.n, dtype=bool)
+        keep[rows] = False
+        m = int(keep.sum())
+        for name in self.COLUMNS:
+            col = getattr(self, name)
+            col[:m] = col[: self.n][keep]
+        self.n = m
+
+    def row_of(self, uid: int) -> int | None:
+        """Row index of the agent with this ``uid``, or None if it has left."""
+        hit = np.flatnonzero(self.uid[: self.n] == uid)
+        return int(hit[0]) if len(hit) else None
 
 
 class FundPool(Pool):
@@ -168,7 +201,12 @@ class CityState:
     industry: np.ndarray          # int, index into SECTORS
     amenity: np.ndarray           # [0, 1]
     corridor: np.ndarray          # bool, corridor member
-    gdp: np.ndarray               # 100 million CNY per year
+    gdp: np.ndarray               # output, 100 million CNY per year at the start's prices
+    capital: np.ndarray           # physical capital, 100 million CNY at the start's prices
+    tfp: np.ndarray               # total factor productivity (grow)
+    usable: np.ndarray            # knowledge the city could use last quarter, (K + E) / k_ref
+    research: np.ndarray          # research capacity index (university-equivalents, input)
+    productivity: np.ndarray      # firms' revenue factor: income level x relative income^e
     knowledge: np.ndarray         # knowledge units, public + private stock
     index: np.ndarray             # innovation index: depreciating stock of innovation value, MU
     platforms: np.ndarray         # research infrastructure and open platforms, units
@@ -180,7 +218,7 @@ class CityState:
     wage: np.ndarray              # MU per talent per quarter (base wage)
     rent: np.ndarray              # MU per talent per quarter (cost of living/land)
     talent_offer: np.ndarray      # MU paid to each arriving talent agent
-    budget: np.ndarray            # unspent government money this quarter, MU
+    budget: np.ndarray            # unspent government money this quarter, MU (< 0: owed)
     talent_pool: np.ndarray       # money earmarked for talent subsidies, MU
     credit_pool: np.ndarray       # money available for SME loans, MU
     rd_pool: np.ndarray           # money available for R&D subsidies, MU
@@ -188,10 +226,12 @@ class CityState:
     procurement_pool: np.ndarray  # money for public procurement, MU
     revenue: np.ndarray           # cumulative government revenue, MU
     spent: np.ndarray             # cumulative government spending, MU
+    lapsed: np.ndarray            # cumulative unspent money returned to other public uses, MU
     collab: np.ndarray            # (N, N) decaying count of co-inventions of each pair
     innov_stock: np.ndarray       # decaying count of innovations credited to the city
     external: np.ndarray          # external (spilled-over) knowledge absorbed this step
     absorb: np.ndarray            # absorptive capacity in [0, 1]
+    network: np.ndarray           # collaboration network: summed pair intensities (spill)
     rank: np.ndarray              # rank of the index (0 = highest)
     tier: np.ndarray              # int 1..4 by the studies' rule
 
@@ -287,9 +327,28 @@ class FirmView(_RowView):
 
 
 class TalentView(_RowView):
-    """One talent agent, for notebooks: ``model.talent(i).city``."""
+    """One talent agent by its ``uid``, for notebooks: ``model.talent_agent(uid).city``.
+
+    Rows move when other agents leave, so the view looks its row up on every access; an
+    agent that has left the region raises ``LookupError``.
+    """
 
     _pool_name = "talent"
+
+    def __init__(self, model: Any, uid: int):
+        pool = model.talent
+        if pool.row_of(uid) is None:
+            raise LookupError(f"talent uid {uid} is not in the region (never entered, or left)")
+        self._model, self._pool, self.id = model, pool, int(uid)
+
+    def __getattr__(self, name: str) -> Any:
+        pool = self.__dict__.get("_pool")
+        if pool is not None and name in pool.COLUMNS:
+            row = pool.row_of(self.id)
+            if row is None:
+                raise LookupError(f"talent uid {self.id} has left the region")
+            return getattr(pool, name)[row].item()
+        raise AttributeError(name)
 
 
 #: Per-step city-level tallies kept in ``World.tick`` (reset at the start of each step).
@@ -298,7 +357,8 @@ TICK_KEYS: tuple[str, ...] = (
     "rd_spent", "rd_subsidy", "vc_invested", "vc_cross_province", "vc_deals", "exits",
     "talent_in", "talent_out", "talent_subsidy_paid", "founded", "failed", "relocated_in",
     "relocated_out", "shared_knowledge", "support_spending", "loans", "procurement",
-    "talent_cross_province", "knowledge_cross_province",
+    "talent_cross_province", "knowledge_cross_province", "graduates", "talent_inflow",
+    "talent_exit", "lapsed", "co_prob",
 )
 
 
@@ -326,8 +386,12 @@ class World:
         MU per (100 million CNY per year) of GDP: the sample scale set at initialisation.
     k_ref : float
         Reference knowledge level (mean at the start) that makes knowledge unit-free.
-    gdp_base : float
-        Regional GDP at the start; budgets see GDP deflated by regional growth.
+    income0 : float
+        Regional output per head at the start (GDP over population, summed over cities).
+    income_level : float
+        Regional output per head relative to the start. Wages grow with it, so everything
+        priced in labour (startup cash, deal sizes, platforms, basic research, rents) is
+        scaled by it; R&D enters innovation deflated by it (real R&D effort).
     eff_dist : ndarray, shape (N, N)
         Effective distances in km: ``dist_km``, times ``corridor_distance_factor`` between
         two cities on an active corridor. Knowledge, VC, talent and firms all move along
@@ -346,13 +410,15 @@ class World:
     step: int
     scale: float
     k_ref: float
-    gdp_base: float = 0.0                     # regional GDP at the start (deflator base)
+    income0: float = 1.0                      # regional output per head at the start
+    income_level: float = 1.0                 # regional output per head / income0 ("prices")
     guidance_fund: np.ndarray | None = None   # (N,) fund id of each city's guidance fund
     spill_weights: np.ndarray | None = None   # (N, N) cached spillover kernel
     eff_dist: np.ndarray | None = None        # (N, N) effective km (corridors shorten)
     reach: tuple | None = None                # (key, (F, N) fund reach) cached by invest
     cross_province: np.ndarray | None = None  # (N, N) bool, pair in different provinces
     spill_key: tuple | None = None            # policy state the cached kernel was built for
+    barrier: np.ndarray | None = None         # (N, N) provincial barrier left per pair (spill)
 
     @property
     def year(self) -> float:
@@ -376,6 +442,12 @@ class World:
         """Alive firms per city, shape (N,)."""
         f = self.firms
         return np.bincount(f.view("city")[f.view("alive")], minlength=self.geo.n)
+
+    def remove_talent(self, rows: np.ndarray) -> None:
+        """Talent ``rows`` leave: their employers lose them, then the rows are removed."""
+        if len(rows):
+            self.set_employer(rows, -1)
+            self.talent.remove(rows)
 
     def set_employer(self, ids: np.ndarray, employer: np.ndarray | int) -> None:
         """Give talent ``ids`` a new ``employer`` (-1: none), keeping firms' ``staff`` in step.

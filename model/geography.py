@@ -26,7 +26,12 @@ import numpy as np
 from model.params import SECTORS
 
 __all__ = ["Geography", "GeographyError", "grid", "yrd", "peers", "haversine_km", "build_space",
-           "load"]
+           "load", "RESEARCH_COLUMNS"]
+
+#: Columns of the research endowment (``model/data/research_2001.csv``), in the order of
+#: ``Params.research_weights``.
+RESEARCH_COLUMNS: tuple[str, ...] = ("universities", "key_universities", "cas_institutes",
+                                     "national_key_labs", "large_facilities")
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -66,6 +71,11 @@ class Geography:
         Member of the science-and-technology corridor (G60 for the YRD).
     amenity : ndarray of float, shape (N,)
         Amenity in [0, 1] (assumption: uniform 0.5 for the YRD; random on grids).
+    research : ndarray of float, shape (N, 5)
+        Research endowment at the start, columns :data:`RESEARCH_COLUMNS` (universities,
+        key universities, CAS institutes, state key laboratories, large facilities):
+        ``model/data/research_2001.csv`` for real maps, synthetic on grids. An input of its
+        own, not proportional to output.
     grid_shape : tuple of int or None
         ``(width, height)`` for grids; cell ``i`` is at ``(i // height, i % height)``.
     """
@@ -82,6 +92,7 @@ class Geography:
     industry: np.ndarray
     corridor: np.ndarray
     amenity: np.ndarray
+    research: np.ndarray
     grid_shape: tuple[int, int] | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -147,6 +158,15 @@ def _read_rows(file: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
+def _research(cities: tuple[str, ...]) -> np.ndarray:
+    """The research endowment of ``cities`` from ``research_2001.csv``, shape (N, 5)."""
+    rows = {r["city"]: r for r in _read_rows("research_2001.csv")}
+    missing = [c for c in cities if c not in rows]
+    if missing:
+        raise GeographyError("research_2001.csv", missing, "a row for every city of the map")
+    return np.array([[float(rows[c][k]) for k in RESEARCH_COLUMNS] for c in cities])
+
+
 def _from_rows(name: str, rows: list[dict[str, str]],
                provinces: tuple[str, ...] | None) -> Geography:
     if provinces is None:
@@ -166,6 +186,7 @@ def _from_rows(name: str, rows: list[dict[str, str]],
         industry=np.array([SECTORS.index(r["industry_type"]) for r in rows]),
         corridor=np.array([r["g60"] == "1" for r in rows]),
         amenity=np.full(len(rows), 0.5),
+        research=_research(tuple(r["city"] for r in rows)),
         extra={
             "gdp_2021": np.array([float(r["gdp_2021_100m_cny"]) for r in rows]),
             "population_2021": np.array([float(r["pop_2021_10k"]) for r in rows]),
@@ -233,6 +254,7 @@ def grid(
     industry = np.where(profile > 0.5, SECTORS.index("high_tech"),
                         np.where(profile > 0.25, SECTORS.index("service"),
                                  SECTORS.index("manufacturing")))
+    research = _grid_research(population, profile, rng)
     corridor = np.zeros(width * height, dtype=bool)
     for c in corridor_cells or []:
         if not (0 <= c[0] < width and 0 <= c[1] < height):
@@ -251,8 +273,26 @@ def grid(
         industry=industry,
         corridor=corridor,
         amenity=rng.uniform(0.3, 0.7, size=width * height),
+        research=research,
         grid_shape=(width, height),
     )
+
+
+def _grid_research(population: np.ndarray, profile: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+    """A synthetic research endowment, shape (N, 5): related to size but not proportional.
+
+    Universities ``~ Poisson(population / 100 * LogNormal(0, 0.7))``; key universities
+    ``~ Binomial(universities, 0.4 * profile)``; institutes and key labs ``~ Poisson(2 *
+    profile * LogNormal(0, 0.7))`` each; no large facilities. The log-normal factors make
+    some small cities research-rich and some large ones research-poor, as in the YRD.
+    """
+    n = len(population)
+    univ = rng.poisson(population / 100.0 * rng.lognormal(0.0, 0.7, n))
+    key = rng.binomial(univ, 0.4 * profile)
+    inst = rng.poisson(2.0 * profile * rng.lognormal(0.0, 0.7, n))
+    labs = rng.poisson(2.0 * profile * rng.lognormal(0.0, 0.7, n))
+    return np.column_stack([univ, key, inst, labs, np.zeros(n)]).astype(float)
 
 
 def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:

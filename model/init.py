@@ -12,9 +12,17 @@
   (``hire``, at the normal ``hire_speed``) staff them.
 * Sample factor ``s = n_talent / 20,000`` (``REFERENCE_TALENT``): extensive stocks that
   are not built from agents scale with it, so a larger sample describes the same region.
-* Knowledge: ``K_i = 100 * s * (GDP_i / mean GDP)^init_knowledge_elasticity``; ``k_ref``
-  is the mean of ``K``. Innovation index: 0 (it emerges). Platforms:
-  ``init_platforms * s * GDP_i / mean GDP``.
+* Research capacity ``R_i = research_i . research_weights`` (university-equivalents) from
+  the geography's research endowment (``model/data/research_2001.csv`` for real maps): an
+  input of its own, not proportional to output.
+* Knowledge: ``K_i = 100 * s * ((1 - r) * (GDP_i / mean GDP)^init_knowledge_elasticity
+  + r * R_i / mean R)`` with ``r = init_research_share``; ``k_ref`` is the mean of ``K``.
+  Innovation index: 0 (it emerges). Platforms: ``init_platforms * s * ((1 - r) * GDP_i /
+  mean GDP + r * R_i / mean R)``.
+* Production (``grow``): capital ``C_i = init_capital_output * GDP_i``; TFP ``A_i`` such
+  that output equals the data GDP; the external knowledge of the first quarter is
+  computed (``spill``) so that the knowledge usable at the start is the reference of
+  TFP's knowledge term; income level 1.
 * Culture and IP protection: ``0.5 * (y_i / mean y)^0.3`` clipped to [0.05, 0.95],
   ``y`` = GDP per head.
 * Funds: ``n_funds`` private funds homed with probability ~ ``GDP^init_vc_elasticity``;
@@ -35,16 +43,13 @@ from model.entities import (
     World,
 )
 from model.geography import Geography
-from model.params import SECTORS, Params
-from model.submodels.grow import compute_rent, compute_wage
+from model.params import REFERENCE_TALENT, SECTORS, Params
+from model.submodels.grow import compute_rent, compute_tfp_start, compute_wage, set_prices
+from model.submodels.spill import external_knowledge
 
 __all__ = ["build_world"]
 
 SKILL_SIGMA = 0.4
-#: Sample size at which initial knowledge and platforms take their nominal values; they
-#: scale with ``n_talent / REFERENCE_TALENT`` so that a larger sample of agents describes
-#: the same region (innovation value, budgets and platforms built all scale with it).
-REFERENCE_TALENT = 20_000
 INIT_STAGE_SHARES = (0.7, 0.2, 0.1)
 
 
@@ -56,7 +61,11 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
     scale = 4.0 * prm.n_talent / (prm.talent_output_share * gdp.sum())
     rel_gdp = gdp / gdp.mean()
     sample = prm.n_talent / REFERENCE_TALENT
-    knowledge = 100.0 * sample * rel_gdp ** prm.init_knowledge_elasticity
+    research = geo.research @ np.asarray(prm.research_weights)
+    r = prm.init_research_share if research.sum() > 0 else 0.0
+    rel_res = research / research.mean() if research.sum() > 0 else np.zeros(n)
+    knowledge = 100.0 * sample * ((1.0 - r) * rel_gdp ** prm.init_knowledge_elasticity
+                                  + r * rel_res)
     y = gdp / geo.population
     level0 = np.clip(0.5 * (y / y.mean()) ** 0.3, 0.05, 0.95)
 
@@ -101,22 +110,27 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
     city = CityState(
         province=geo.province.copy(), population=geo.population.astype(float).copy(),
         industry=geo.industry.copy(), amenity=geo.amenity.astype(float).copy(),
-        corridor=geo.corridor.copy(), gdp=gdp, knowledge=knowledge, index=zeros.copy(),
-        platforms=prm.init_platforms * sample * rel_gdp, culture=level0.copy(),
+        corridor=geo.corridor.copy(), gdp=gdp, capital=prm.init_capital_output * gdp,
+        tfp=np.ones(n), usable=np.ones(n), research=research, productivity=wage.copy(),
+        knowledge=knowledge, index=zeros.copy(),
+        platforms=prm.init_platforms * sample * ((1.0 - r) * rel_gdp + r * rel_res),
+        culture=level0.copy(),
         culture0=level0.copy(),
         ip=level0.copy(), ip0=level0.copy(), intermediary=zeros.copy(), wage=wage, rent=rent,
         talent_offer=zeros.copy(), budget=zeros.copy(), talent_pool=zeros.copy(),
         credit_pool=zeros.copy(), rd_pool=zeros.copy(), rd_coverage=np.ones(n),
         procurement_pool=zeros.copy(),
-        revenue=zeros.copy(), spent=zeros.copy(), collab=np.zeros((n, n)), innov_stock=zeros.copy(),
-        external=zeros.copy(), absorb=zeros.copy(), rank=np.arange(n),
+        revenue=zeros.copy(), spent=zeros.copy(), lapsed=zeros.copy(), collab=np.zeros((n, n)),
+        innov_stock=zeros.copy(), external=zeros.copy(), absorb=zeros.copy(),
+        network=zeros.copy(), rank=np.arange(n),
         tier=np.full(n, 2, dtype=np.int8),
     )
     world = World(
         geo=geo, params=prm, policy=policy, city=city, firms=firms, talent=talent, funds=funds,
         flows={k: np.zeros((n, n)) for k in ("talent", "capital", "knowledge", "collaboration")},
         tick={k: np.zeros(n) for k in TICK_KEYS}, step=0, scale=scale,
-        k_ref=float(knowledge.mean()), guidance_fund=gids, gdp_base=float(gdp.sum()),
+        k_ref=float(knowledge.mean()), guidance_fund=gids,
+        income0=float(gdp.sum() / geo.population.sum()),
         cross_province=geo.province[:, None] != geo.province[None, :],
     )
     from model.submodels.hire import hire
@@ -126,4 +140,12 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
     for _ in range(3):
         hire(world, rng)
     world.reset_tick()
+    # production: fit the constant to the data GDP with the knowledge usable from the start
+    _, flow = external_knowledge(world)
+    city.external = flow.sum(axis=1)
+    talent_n = world.talent_count().astype(float)
+    city.usable = (knowledge + city.external) / world.k_ref
+    city.tfp = compute_tfp_start(gdp, city.capital, city.population, talent_n, prm.capital_share,
+                                 prm.talent_output_share)
+    set_prices(world, talent_n)
     return world

@@ -22,6 +22,7 @@ from model.submodels.invest import invest
 from model.submodels.migrate import migrate
 from model.submodels.operate import operate
 from model.submodels.relocate import relocate
+from model.submodels.renew import renew
 from model.submodels.spill import spill
 
 __all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS"]
@@ -31,8 +32,8 @@ CITY_COLUMNS = (
     "step", "year", "city", "province", "index", "tier", "rank", "knowledge", "external",
     "talent", "firms", "vc_invested", "rd_spent", "innovations", "innov_value", "gdp", "wage",
     "rent",
-    "platforms", "culture", "ip", "talent_in", "talent_out", "founded", "failed",
-    "local_moran", "lisa",
+    "platforms", "culture", "ip", "talent_in", "talent_out", "talent_entered", "talent_left",
+    "founded", "failed", "local_moran", "lisa",
 )
 #: Columns of the per-step regional output table.
 REGION_COLUMNS = (
@@ -40,6 +41,8 @@ REGION_COLUMNS = (
     "morans_i", "tier_1", "tier_2", "tier_3", "tier_4", "spillover_share", "collab_index",
     "talent_migration", "talent_cross_province", "vc_invested", "vc_cross_province",
     "rd_spent", "rd_subsidy", "innovations", "firms_alive", "founded", "failed", "exits",
+    "gdp", "income_level", "rd_intensity", "talent", "graduates", "talent_inflow",
+    "talent_exit", "lapsed",
     *observe.COLLAB_INDICATORS,
 )
 
@@ -126,9 +129,9 @@ class InnovationModel(mesa.Model):
         """One firm as a view (``model.firm(3).cash``)."""
         return FirmView(self.world, i)
 
-    def talent_agent(self, i: int) -> TalentView:
-        """One talent agent as a view."""
-        return TalentView(self.world, i)
+    def talent_agent(self, uid: int) -> TalentView:
+        """One talent agent, by its ``uid`` (the initial agents have uids 0..n_talent-1)."""
+        return TalentView(self.world, uid)
 
     def city_view(self, name: str) -> dict[str, Any]:
         """All state of one city, by name."""
@@ -143,7 +146,10 @@ class InnovationModel(mesa.Model):
         return out
 
     def track(self, firms: list[int] = (), talent: list[int] = ()) -> None:
-        """Record the full row of these firms and talent agents at every following step."""
+        """Record the full row of these firms (ids) and talent agents (uids) at every step.
+
+        A talent agent's history ends when it leaves the region (``renew``).
+        """
         new = {"firm": [int(i) for i in firms if int(i) not in self._tracked["firm"]],
                "talent": [int(i) for i in talent if int(i) not in self._tracked["talent"]]}
         for kind, ids in new.items():
@@ -177,7 +183,11 @@ class InnovationModel(mesa.Model):
         8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter,
            unless the firm is left with no staff: it closes in next quarter's ``operate``).
         9. ``relocate``: firms under cost pressure move.
-        10. ``grow``: GDP, wages and rents respond to the quarter's innovation and density.
+        10. ``grow``: output from knowledge (own and absorbed this quarter), capital and
+            talent; capital accumulates; income level, wages and rents follow.
+        11. ``renew``: leavers leave, graduates and newcomers enter (unemployed: they are
+            hired next quarter), after ``grow`` so that this quarter's output is made by
+            the talent that worked in it.
         Then the step is observed.
 
         The one ordering choice that changes results materially is a parameter:
@@ -200,6 +210,7 @@ class InnovationModel(mesa.Model):
             migrate(w, rng)
         relocate(w, rng, w.tick["vc_invested"])
         grow(w, rng)
+        renew(w, rng)
         w.step += 1
         self._observe()
 
@@ -234,7 +245,9 @@ class InnovationModel(mesa.Model):
             "innov_value": tick["innov_value"].copy(), "gdp": c.gdp.copy(), "wage": c.wage.copy(),
             "rent": c.rent.copy(), "platforms": c.platforms.copy(), "culture": c.culture.copy(),
             "ip": c.ip.copy(), "talent_in": tick["talent_in"].copy(),
-            "talent_out": tick["talent_out"].copy(), "founded": tick["founded"].copy(),
+            "talent_out": tick["talent_out"].copy(),
+            "talent_entered": tick["graduates"] + tick["talent_inflow"],
+            "talent_left": tick["talent_exit"].copy(), "founded": tick["founded"].copy(),
             "failed": tick["failed"].copy(), "local_moran": lm, "lisa": lab,
         })
         t, tb, tw = observe.theil(c.index, geo.province)
@@ -257,6 +270,11 @@ class InnovationModel(mesa.Model):
             "firms_alive": int(w.firms.view("alive").sum()),
             "founded": float(tick["founded"].sum()), "failed": float(tick["failed"].sum()),
             "exits": float(tick["exits"].sum()),
+            "gdp": float(c.gdp.sum()), "income_level": float(w.income_level),
+            "rd_intensity": float(tick["rd_spent"].sum() / (c.gdp.sum() * w.scale / 4.0)),
+            "talent": float(w.talent.n), "graduates": float(tick["graduates"].sum()),
+            "talent_inflow": float(tick["talent_inflow"].sum()),
+            "talent_exit": float(tick["talent_exit"].sum()), "lapsed": float(tick["lapsed"].sum()),
             "ind_achievement_sharing": float(tick["collab_value_cross"].sum()),
             "ind_resource_sharing": float(tick["shared_knowledge"].sum()
                                           + tick["knowledge_cross_province"].sum()),
@@ -272,7 +290,10 @@ class InnovationModel(mesa.Model):
         for kind, ids in (self._tracked if tracked is None else tracked).items():
             view = FirmView if kind == "firm" else TalentView
             for i in ids:
-                row = view(self.world, i).as_dict()
+                try:
+                    row = view(self.world, i).as_dict()
+                except LookupError:  # a talent agent that has left the region
+                    continue
                 row.update(kind=kind, step=self.world.step, year=self.world.year)
                 self._history.append(row)
 

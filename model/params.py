@@ -24,8 +24,13 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["Params", "Policy", "ParamError", "param_table", "SECTORS", "STAGES"]
+__all__ = ["Params", "Policy", "ParamError", "param_table", "SECTORS", "STAGES",
+           "REFERENCE_TALENT"]
 
+#: Sample size at which initial knowledge, platforms and research output take their nominal
+#: values; they scale with ``n_talent / REFERENCE_TALENT`` so that a larger sample of agents
+#: describes the same region (innovation value, budgets and platforms built all scale with it).
+REFERENCE_TALENT = 20_000
 #: Hospers' typology of city industry, used as firm sector too.
 SECTORS: tuple[str, ...] = ("high_tech", "manufacturing", "service", "creative")
 #: Firm life-cycle stages.
@@ -138,18 +143,50 @@ class Params(_Validated):
                               "Shenzhen 18, Chengdu 9 high-level open platforms)",
                               "Platforms of a city with the mean GDP at the start (~ GDP), at the "
                               "reference sample of 20,000 talent agents.")
-    talent_output_share: float = p(0.05, "share", 1e-4, 1.0, "assumption",
+    talent_output_share: float = p(0.05, "share", 1e-4, 0.5, "assumption",
                                    "Share of city GDP paid as wages to the innovative workforce; "
                                    "sets the sample scale MU per 100m CNY of GDP.")
-    # --- city economy -------------------------------------------------------------
-    gdp_growth: float = p(0.025, "1/quarter", 0.0, 0.1, "assumption (China nominal GDP grew "
-                          "~10%/yr 2001-2021, NBS)", "Base quarterly growth of city GDP.")
-    gdp_innovation_elasticity: float = p(0.5, "1", 0.0, 5.0, "assumption",
-                                         "How much a city's innovation lead speeds its GDP growth.")
+    init_research_share: float = p(0.5, "share", 0.0, 1.0, "assumption",
+                                   "Share of the initial knowledge stock and platforms that "
+                                   "follows the city's research capacity (universities, "
+                                   "institutes, key labs, facilities: model/data/research_2001.csv)"
+                                   " rather than its output.")
+    research_weights: tuple[float, ...] = p((1.0, 3.0, 2.0, 2.0, 5.0), "university-equivalents",
+                                            0.0, 100.0, "assumption",
+                                            "Weights of the research capacity index: universities,"
+                                            " key (Project 211) universities, CAS institutes, "
+                                            "state key laboratories, large facilities.")
+    # --- city economy: production (submodel grow) ---------------------------------
+    capital_share: float = p(0.4, "share", 0.0, 0.9, "capital share of output ~0.4-0.5 in "
+                             "China (Bai, Hsieh & Qian 2006, Brookings Papers on Economic "
+                             "Activity 2006(2))", "Output elasticity of physical capital (alpha).")
+    savings_rate: float = p(0.4, "share of output", 0.0, 0.9, "gross capital formation was "
+                            "about 36-47% of China's GDP 2001-2021 (NBS)",
+                            "Share of city output invested in the city's physical capital.")
+    capital_depreciation: float = p(0.025, "1/quarter", 0.0, 0.2, "about 10%/yr (Bai, Hsieh & "
+                                    "Qian 2006 use 10%)", "Quarterly depreciation of capital.")
+    init_capital_output: float = p(2.5, "years of output", 0.1, 20.0, "China's capital-output "
+                                   "ratio about 2.5-3 around 2000 (Bai, Hsieh & Qian 2006)",
+                                   "Capital stock at the start relative to annual output.")
+    tfp_knowledge_elasticity: float = p(0.2, "1", 0.0, 1.0, "elasticity of TFP to R&D capital "
+                                        "0.08-0.23 (Coe & Helpman 1995, European Economic "
+                                        "Review 39)", "Elasticity of city productivity (TFP) to "
+                                        "the knowledge it can use, own plus absorbed spillovers "
+                                        "(diminishing returns when < 1).")
     wage_elasticity: float = p(0.5, "1", 0.0, 2.0, "assumption",
-                               "Elasticity of the city wage to GDP per capita (relative to mean).")
+                               "Elasticity of the city wage to its output per head relative to "
+                               "the region (the regional wage level follows the income level).")
+    catch_up_rate: float = p(0.005, "1/quarter", 0.0, 0.1, "assumption (the technology-gap "
+                             "term of Nelson & Phelps 1966, AER 56, and Benhabib & Spiegel 1994,"
+                             " J. Monetary Econ. 34)", "Speed at which a city's TFP closes its "
+                             "log gap to the frontier, at full absorptive capacity.")
+    revenue_income_elasticity: float = p(0.5, "1", 0.0, 2.0, "assumption (as wage_elasticity)",
+                                         "Elasticity of a firm's revenue per employee to its "
+                                         "city's output per head relative to the region "
+                                         "(local productivity and demand).")
     rent_base: float = p(0.3, "MU/talent/quarter", 0.0, 10.0, "assumption",
-                         "Cost of living/land per talent at mean density.")
+                         "Cost of living/land per talent at mean density and the start's "
+                         "income level.")
     congestion_elasticity: float = p(0.6, "1", 0.0, 3.0, "assumption",
                                      "Elasticity of rent to talent density (congestion).")
     # --- government ---------------------------------------------------------------
@@ -172,6 +209,22 @@ class Params(_Validated):
     basic_research_productivity: float = p(0.25, "knowledge/MU", 0.0, 10.0, "assumption: the "
                                            "same return per MU as platforms",
                                            "Knowledge created per MU of basic-research funding.")
+    research_output: float = p(0.04, "knowledge/university-equivalent/quarter", 0.0, 100.0,
+                               "assumption: at the start it renews the research part of the "
+                               "knowledge stock against knowledge_depreciation",
+                               "Knowledge produced per quarter by centrally funded research "
+                               "(universities, institutes, labs, facilities) per unit of "
+                               "research capacity relative to the mean, per 100 knowledge units "
+                               "of the reference sample; grows with the income level.")
+    research_basic_elasticity: float = p(0.5, "1", 0.0, 3.0, "assumption",
+                                         "Elasticity of basic-research productivity to the "
+                                         "city's research capacity per unit of output "
+                                         "relative to the region.")
+    pool_lapse: float = p(1.0, "share", 0.0, 1.0, "assumption (annual budgets: unspent "
+                          "money returns to the general budget at the end of the fiscal year)",
+                          "Share of the unspent innovation budget and earmarked pools (talent, "
+                          "R&D subsidy, procurement) that lapses to other public uses at the end "
+                          "of each year; the SME credit pool revolves and does not lapse.")
     competition_intensity: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                      "Negative competition: how far a government raises its talent "
                                      "and project offers toward its most generous neighbour's.")
@@ -213,10 +266,12 @@ class Params(_Validated):
                                    "Griffith & Van Reenen 2002, J. Public Econ. 85)",
                                    "Elasticity of R&D demand to its user cost (subsidy and "
                                    "tax relief lower the cost of each MU of R&D).")
-    innov_rate: float = p(0.02, "innovations/quarter", 0.0, 10.0,
+    innov_rate: float = p(0.005, "innovations/quarter", 0.0, 10.0,
                           "assumption (a free parameter of experiments/yrd_calibration.toml)",
                           "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
-    elast_rd: float = p(0.5, "1", 0.0, 1.5, "assumption", "Elasticity of innovation to R&D.")
+    elast_rd: float = p(0.9, "1", 0.0, 1.5, "own-R&D elasticity of patents ~0.85-1 across "
+                        "firms (Hausman, Hall & Griliches 1984, Econometrica 52)",
+                        "Elasticity of innovation to R&D (real R&D effort).")
     elast_talent: float = p(0.3, "1", 0.0, 1.5, "assumption",
                             "Elasticity of innovation to the skill of the firm's staff.")
     elast_capability: float = p(0.2, "1", 0.0, 1.5, "assumption",
@@ -228,10 +283,20 @@ class Params(_Validated):
                                        "manufacturing, service, creative).")
     innov_value_sigma: float = p(1.0, "1", 0.0, 3.0, "assumption (patent values are "
                                  "lognormal, Harhoff et al.)", "Log-sd of innovation value.")
+    rd_capability_elasticity: float = p(0.1, "1", 0.0, 1.0, "assumption (R&D intensity "
+                                        "rises with firm capability)",
+                                        "Elasticity of a firm's R&D intensity to (1 + its "
+                                        "capability).")
     learning_rate: float = p(0.1, "capability/MU", 0.0, 2.0, "assumption",
                              "Firm capability gained per MU of own innovation value.")
     p_collab: float = p(0.1, "probability", 0.0, 1.0, "assumption",
-                        "Probability an innovation is co-invented with another city.")
+                        "Probability an innovation is co-invented with another city when half "
+                        "the knowledge the city uses is external and it has no collaboration "
+                        "network yet.")
+    collab_network_elasticity: float = p(2.0, "1", 0.0, 50.0, "assumption",
+                                         "Rise of the co-invention probability per unit of the "
+                                         "city's collaboration network (its summed pair "
+                                         "intensities).")
     rel_intermediary: float = p(1.0, "1", 0.0, 10.0, "assumption",
                                 "Innovation-rate boost at full technology-intermediary coverage.")
     rel_ip_value: float = p(0.5, "1", 0.0, 1.0, "assumption",
@@ -259,6 +324,12 @@ class Params(_Validated):
     startup_cash: float = p(20.0, "MU", 0.0, 1e5, "assumption", "Founder's starting cash.")
     p_relocate_review: float = p(0.02, "1/quarter", 0.0, 1.0, "assumption",
                                  "Share of firms that review their location each quarter.")
+    relocate_knowledge_weight: tuple[float, ...] = p((0.5, 0.25, 0.0, 0.0), "1", 0.0, 5.0,
+                                                     "assumption: young firms seek knowledge, "
+                                                     "mature production seeks low costs",
+                                                     "Weight of knowledge access in a firm's "
+                                                     "location value by stage (startup, "
+                                                     "scale-up, mature; last unused).")
     relocate_threshold: float = p(0.3, "log utility", 0.0, 10.0, "assumption",
                                   "Moving cost: utility bonus of staying in the firm's "
                                   "logit location choice.")
@@ -311,10 +382,32 @@ class Params(_Validated):
                              "Distance disutility of moving.")
     beta_barrier: float = p(1.0, "utility", 0.0, 20.0, "assumption",
                             "Disutility of crossing a provincial border (hukou etc.).")
+    graduate_rate: float = p(0.012, "1/quarter", 0.0, 0.2, "assumption (China's R&D "
+                             "personnel grew about sixfold 2001-2021, NBS / MOST statistics)",
+                             "Talent entering the region's workforce from its universities and "
+                             "institutes per quarter, as a share of the initial talent stock; "
+                             "spread over cities by their universities (key universities "
+                             "count rel_key_graduates times).")
+    rel_key_graduates: float = p(2.0, "universities", 0.0, 20.0, "assumption",
+                                 "Graduates of a key (Project 211) university relative to an "
+                                 "ordinary one.")
+    inflow_rate: float = p(0.008, "1/quarter", 0.0, 0.2, "assumption",
+                           "Talent arriving from the rest of China per quarter, as a share of "
+                           "the initial talent stock; spread over cities in proportion to "
+                           "their residents times exp(migration utility): size and "
+                           "attractiveness (wage, opportunity, amenity, culture, cost, subsidy).")
+    p_talent_exit: float = p(0.006, "1/quarter", 0.0, 0.2, "assumption (a career of about 40 "
+                             "years)", "Probability a talent agent leaves the workforce or "
+                             "the region per quarter (retirement, emigration).")
     beta_stay: float = p(3.0, "utility", 0.0, 50.0, "assumption",
                          "Utility of staying put (moving costs, ties).")
 
     def _check_cross(self) -> None:
+        if self.capital_share + self.talent_output_share >= 1.0:
+            raise ParamError("capital_share", self.capital_share,
+                             f"capital_share + talent_output_share "
+                             f"({self.talent_output_share}) must be < 1 (the residents' share "
+                             f"of output is what is left)")
         if self.mature_capability < self.scaleup_capability:
             raise ParamError("mature_capability", self.mature_capability,
                              f"must be >= scaleup_capability ({self.scaleup_capability})")
@@ -384,6 +477,33 @@ class Policy(_Validated):
     otc_market: float = p(0.0, "1", 0.0, 1.0, "assumption (Tokyo's OTC market for tech SMEs)",
                           "Over-the-counter market for tech SMEs: extra exit hazard, as a share "
                           "of exit_rate, for VC-backed startups and scale-ups in the city.")
+    integration: float = p(0.0, "share", 0.0, 1.0, "assumption; dated by the historical "
+                           "scenario (YRD integration, G60 measures)",
+                           "Share of the administrative barriers between provinces (to "
+                           "spillovers, VC, talent and firm moves) lifted between this city and "
+                           "every other city that has it too (the pair lifts the smaller of "
+                           "the two shares).")
+    state_investment_cny: float = p(0.0, "100m CNY/year", 0.0, 1e6, "sourced amounts in the "
+                                    "historical scenario (model/data/POLICY_HISTORY.md)",
+                                    "State-led industrial investment in the city (e.g. Hefei's "
+                                    "stakes in BOE, Changxin, NIO), at the prices of the year, "
+                                    "added to its physical capital; financed outside the "
+                                    "innovation budget.")
+    extra_guidance_cny: float = p(0.0, "100m CNY/year", 0.0, 1e6, "sourced amounts in the "
+                                  "historical scenario", "A programme's money put into the "
+                                  "city's guidance fund on top of the budget shares, at the "
+                                  "prices of the year.")
+    extra_talent_cny: float = p(0.0, "100m CNY/year", 0.0, 1e6, "sourced amounts in the "
+                                "historical scenario", "A talent programme's money added to the "
+                                "city's talent pool on top of the budget shares.")
+    extra_platform_cny: float = p(0.0, "100m CNY/year", 0.0, 1e6, "sourced amounts in the "
+                                  "historical scenario", "A programme's money for platforms "
+                                  "(labs, science centres, facilities) on top of the budget "
+                                  "shares.")
+    extra_basic_research_cny: float = p(0.0, "100m CNY/year", 0.0, 1e6, "sourced amounts in "
+                                        "the historical scenario", "A programme's money for "
+                                        "basic research (e.g. a provincial lab) on top of the "
+                                        "budget shares.")
     vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                "Financial synergy: share of the cross-province VC barrier removed "
                                "for funds based in this city.")

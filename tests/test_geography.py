@@ -86,3 +86,33 @@ def test_peer_cities_for_the_catch_up_scenarios():
     assert np.isnan(plat["Wuhan"])  # unknown stays unknown
     d = g.dist_km[g.index("Chengdu"), g.index("Shenzhen")]
     assert 1100 < d < 1500
+
+
+def test_research_endowment_is_an_input_not_proportional_to_output():
+    from model.geography import RESEARCH_COLUMNS, yrd
+
+    g = yrd()
+    assert g.research.shape == (41, len(RESEARCH_COLUMNS)) and (g.research >= 0).all()
+    assert (g.research[:, 1] <= g.research[:, 0]).all()  # key universities are universities
+    share_res = g.research.sum(axis=1) / g.research.sum()
+    share_gdp = g.gdp / g.gdp.sum()
+    i = {c: k for k, c in enumerate(g.cities)}
+    # Hefei (USTC, CAS institutes) and Nanjing hold more research than their 2001 output
+    assert share_res[i["Hefei"]] > 2 * share_gdp[i["Hefei"]]
+    assert share_res[i["Nanjing"]] > 2 * share_gdp[i["Nanjing"]]
+    assert share_res[i["Ningbo"]] < share_gdp[i["Ningbo"]]
+
+
+def test_research_file_covers_the_peers_too():
+    from model.geography import peers
+
+    g = peers()
+    assert g.research.shape[0] == 12 and g.research[:, 0].min() > 0
+
+
+def test_grid_research_is_synthetic_and_reproducible():
+    from model.geography import grid
+
+    a = grid(8, 8, rng=np.random.default_rng(1)).research
+    b = grid(8, 8, rng=np.random.default_rng(1)).research
+    assert (a == b).all() and a.sum() > 0 and (a[:, 4] == 0).all()

@@ -83,15 +83,17 @@ def test_mesa_fit_agents_views_and_collector(yrd_short):
     assert len(af) == 13 * 41
     f = m.firm(0)
     assert f.as_dict()["city_name"] in m.geo.cities
-    t = m.talent_agent(3)
+    t = m.talent_agent(int(m.talent.uid[3]))
     assert 0 <= t.city < 41
     with pytest.raises(IndexError):
         m.firm(10**9)
+    with pytest.raises(LookupError):
+        m.talent_agent(10**9)
     assert m.time == 12.0
 
 
 def test_follow_one_firm_and_one_talent():
-    m = InnovationModel(small_grid(steps=6), seed=2)
+    m = InnovationModel(small_grid(steps=6, params={"p_talent_exit": 0.0}), seed=2)
     m.track(firms=[0], talent=[0])
     m.run()
     hf, ht = m.history("firm", 0), m.history("talent", 0)

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from experiments.validate import validate
 
 
@@ -8,9 +10,12 @@ def test_validation_runs_and_reports_every_pattern(tmp_path):
     saved = json.loads((tmp_path / "validation.json").read_text())
     assert saved["tier_counts_mean"] == res["tier_counts_mean"]
     assert sum(res["tier_counts_mean"].values()) == 41
-    assert res["mean_index_2021_over_2001"]["fact"] == 138.67 / 0.4
+    assert res["index_growth_end2001_end2021"]["fact"] == 138.67 / 0.4
     assert res["collab_index_2021"]["fact"] == 247.11
-    assert set(res["fact_tier_hit_rate"]) >= {"Shanghai", "Hefei", "Nantong"}
+    assert res["gdp_cv_2021"]["fact"] == pytest.approx(1.14, abs=0.005)
+    assert set(res["named_hit_rate"]) >= {"Shanghai", "Hefei", "Nantong", "Taizhou"}
+    assert res["null"]["named_hits"] == 9  # the persistence null model, scored alike
+    assert 0 <= res["named_hits_mean"] <= 11
     assert (tmp_path / "patterns.png").exists() and (tmp_path / "named_cities.png").exists()
 
 
@@ -18,8 +23,10 @@ def test_validation_doc_quotes_the_committed_numbers():
     doc = open("docs/VALIDATION.md").read()
     res = json.load(open("docs/validation/validation.json"))
     assert f"{res['tier_counts_mean']['tier_2']:.2f}" in doc
-    assert f"{res['mean_index_2021_over_2001']['median']:.0f}" in doc
+    assert f"{res['named_hits_mean']:.2f}" in doc
+    assert f"{res['index_growth_end2001_end2021']['median']:.0f}" in doc
     assert f"{res['collab_index_2021']['median']:.0f}" in doc
+    assert f"{res['gdp_share_male']['median']:.3f}" in doc
 
 
 def _record(tmp_path, params):

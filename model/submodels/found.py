@@ -9,10 +9,10 @@ capped at 1, where ``v_c`` is the VC invested in the city this quarter (``invest
 first) per talent agent
 relative to the regional mean of that quantity (more likely where VC and culture support
 it). The founder leaves any employer and becomes the first employee of a new firm in
-``c`` with ``startup_cash``; the firm's sector is the city's industry type with
-probability 0.6, otherwise drawn uniformly (local specialisation with some diversity),
-and its capability is the founder's skill times the city's knowledge per talent agent
-relative to ``k_ref`` per agent.
+``c`` with ``startup_cash`` times the income level (``grow``); the firm's sector is the
+city's industry type with probability 0.6, otherwise drawn uniformly (local
+specialisation with some diversity), and its capability is the founder's skill times the
+city's knowledge per talent agent relative to ``k_ref`` per agent.
 """
 
 from __future__ import annotations
@@ -59,6 +59,6 @@ def found(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None:
     k_ref_per = world.k_ref / max(talent_n.mean(), 1.0)
     capability = t.skill[founders] * k_per / k_ref_per
     ids = f.add(k, city=fc, sector=sector, stage=0, capability=capability,
-                cash=prm.startup_cash, born=world.step)
+                cash=prm.startup_cash * world.income_level, born=world.step)
     world.set_employer(founders, ids)
     world.tick["founded"] += np.bincount(fc, minlength=n)

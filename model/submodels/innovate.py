@@ -1,8 +1,13 @@
 """Submodel ``innovate``: R&D spending, subsidies and stochastic innovation.
 
 Each alive firm ``f`` in city ``c`` spends
-``rd_f = min(rd_intensity[sector] * revenue_f * u_c^-rd_price_elasticity, max(cash_f, 0))``
-on R&D, where ``revenue_f`` is its expected revenue (see ``operate``) and ``u_c`` the user
+
+    rd_f = min(rd_intensity[sector] * (1 + k_f)^rd_capability_elasticity * revenue_f
+               * u_c^-rd_price_elasticity, max(cash_f, 0))
+
+on R&D, where ``revenue_f`` is its expected revenue (see ``operate``; it grows with the
+city's productivity), ``k_f`` its capability (more capable firms are more R&D-intensive, so
+the region's R&D intensity can rise as firms learn) and ``u_c`` the user
 cost of one MU of R&D in its city,
 
     u_c = max(1 - rd_subsidy_max * coverage_c - firm_tax_rate * tax_relief_c, MIN_USER_COST),
@@ -16,29 +21,38 @@ The firm is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsi
 mean ~ ``lambda_f`` while ``lambda_f`` is small against the staff, but at most one
 innovation per employee and quarter — with
 
-    lambda_f = innov_rate * (1 + rel_intermediary * m_c) * rd_f^elast_rd
+    lambda_f = innov_rate * (1 + rel_intermediary * m_c) * (rd_f / P)^elast_rd
                * S_f^elast_talent * (1 + k_f)^elast_capability
                * ((K_c + E_c) / k_ref)^elast_knowledge,
 
-``m_c`` the intermediary coverage, ``S_f`` the summed skill of its staff, ``k_f`` its
+``P`` the income level (``grow``: R&D is mostly wages, so ``rd_f / P`` is real R&D
+effort), ``m_c`` the intermediary coverage, ``S_f`` the summed skill of its staff, ``k_f`` its
 capability, ``K_c`` the local knowledge stock and ``E_c`` the external knowledge absorbed
 this step (``spill``). Each innovation has value
-``v = innov_value[sector] * LogNormal(-sigma^2/2, sigma) * (1 - rel_ip_value * (1 - ip_c))``
-(IP protection keeps value from imitation).
+``v = P * innov_value[sector] * LogNormal(-sigma^2/2, sigma) * (1 - rel_ip_value * (1 - ip_c))``
+MU (IP protection keeps value from imitation; an innovation serves a market that grows
+with the income level ``P``).
 
-With probability ``p_collab`` an innovation is co-invented with another city ``j``,
-drawn with probability proportional to ``W0_cj * K_j`` (``W0``: the distance-decay kernel
-of ``spill`` without the collaboration boost; only the partner city is drawn, not a
-partner firm); its value is then credited half to each city and the pair's collaboration
-intensity rises by one.
+Co-invention grows with access and the collaboration network. An innovation of city ``c``
+is co-invented with another city with probability
 
-Credited value adds to the city's innovation index (a depreciating stock:
-``I' = (1 - index_depreciation) I + value``) and knowledge stock
-(``K' = (1 - knowledge_depreciation) K + value``, one knowledge unit per MU). The firm's
-capability rises by ``learning_rate * value_f`` plus, where the city runs
-university-industry joint centres, ``joint_centres * platform_knowledge * platforms_c``
-shared over the city's firms. The share of innovation due to external knowledge is the
-counterfactual rate share ``1 - (K_c / (K_c + E_c))^elast_knowledge``.
+    p_c = min(p_collab * (x_c / 0.5) * (1 + collab_network_elasticity * net_c), 0.9),
+
+``x_c = E_c / (K_c + E_c)`` the external share of the knowledge the city uses (it rises
+with proximity, corridors, open platforms and lower barriers, through ``spill``) and
+``net_c = sum_j collab_cj`` its collaboration network (pair intensities, ``spill``). The
+partner ``j`` is drawn with probability proportional to ``W0_cj * K_j`` (``W0``: the
+distance-decay kernel of ``spill`` without the collaboration boost; only the partner city
+is drawn, not a partner firm); the value is then credited half to each city and the pair's
+collaboration count rises by one.
+
+Credited value adds to the city's innovation index (a depreciating stock of value in MU:
+``I' = (1 - index_depreciation) I + value``) and, deflated, to its knowledge stock (``K'
+= (1 - knowledge_depreciation) K + value / P``, one knowledge unit per MU at the start's
+prices). The firm's capability rises by ``learning_rate * value_f / P`` plus, where the
+city runs university-industry joint centres, ``joint_centres * platform_knowledge *
+platforms_c`` shared over the city's firms. The share of innovation due to external
+knowledge is the counterfactual rate share ``1 - (K_c / (K_c + E_c))^elast_knowledge``.
 """
 
 from __future__ import annotations
@@ -50,10 +64,26 @@ from model.sampling import prorate, sample_rows
 
 __all__ = ["innovate", "compute_innovation_rate", "compute_innovation_values",
            "compute_external_share", "compute_expected_revenue", "compute_rd_user_cost",
-           "MIN_USER_COST"]
+           "compute_collab_probability", "MIN_USER_COST"]
 
 MIN_USER_COST = 0.1
 """Floor on the user cost of R&D: support never makes R&D (nearly) free to the firm."""
+MAX_COLLAB_PROB = 0.9
+"""Cap on the co-invention probability (some innovation is always local)."""
+
+
+def compute_collab_probability(knowledge: np.ndarray, external: np.ndarray,
+                               network: np.ndarray, base: float,
+                               elasticity: float) -> np.ndarray:
+    """Co-invention probability per city, shape (N,).
+
+    ``min(base * (x / 0.5) * (1 + elasticity * network), 0.9)``, ``x = E / (K + E)``.
+    Example: K [1, 3], E [1, 1], network [0, 0.5], base 0.1, elasticity 2 ->
+    x [0.5, 0.25] -> [0.1, 0.1 * 0.5 * 2] = [0.1, 0.1].
+    """
+    tot = knowledge + external
+    x = np.divide(external, tot, out=np.zeros_like(tot), where=tot > 0)
+    return np.minimum(base * (x / 0.5) * (1.0 + elasticity * network), MAX_COLLAB_PROB)
 
 
 def compute_rd_user_cost(subsidy_max: float, coverage: np.ndarray, tax_rate: float,
@@ -66,12 +96,14 @@ def compute_rd_user_cost(subsidy_max: float, coverage: np.ndarray, tax_rate: flo
 
 
 def compute_expected_revenue(staff: np.ndarray, capability: np.ndarray, productivity: float,
-                             capability_return: float) -> np.ndarray:
-    """Revenue per quarter before procurement: ``staff * productivity * (1 + k)^theta``.
+                             capability_return: float, city_factor: np.ndarray | float = 1.0
+                             ) -> np.ndarray:
+    """Revenue per quarter before procurement: ``staff * productivity * (1 + k)^theta * z``.
 
-    Example: 10 staff, k = 3, productivity 1.6, theta 0.5 -> 10 * 1.6 * 2 = 32 MU.
+    ``z`` is the city's revenue factor (``grow``: income level and relative productivity).
+    Example: 10 staff, k = 3, productivity 1.6, theta 0.5, z 1.5 -> 10 * 1.6 * 2 * 1.5 = 48 MU.
     """
-    return staff * productivity * (1.0 + capability) ** capability_return
+    return staff * productivity * (1.0 + capability) ** capability_return * city_factor
 
 
 def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: np.ndarray,
@@ -127,8 +159,10 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     sector = f.sector[alive]
     cap = f.capability[alive]
     staff = f.staff[alive].astype(float)
-    revenue = compute_expected_revenue(staff, cap, prm.productivity, prm.capability_return)
-    rd_int = np.asarray(prm.rd_intensity)[sector]
+    level = world.income_level
+    revenue = compute_expected_revenue(staff, cap, prm.productivity, prm.capability_return,
+                                       c.productivity[city])
+    rd_int = np.asarray(prm.rd_intensity)[sector] * (1.0 + cap) ** prm.rd_capability_elasticity
     cost = compute_rd_user_cost(prm.rd_subsidy_max, c.rd_coverage, prm.firm_tax_rate,
                                 world.policy["tax_relief"])
     demand = rd_int * revenue * (cost ** -prm.rd_price_elasticity)[city]
@@ -138,7 +172,7 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     paid = np.bincount(city, weights=subsidy, minlength=n)
     claimed = np.bincount(city, weights=claim, minlength=n)
     c.rd_coverage = np.divide(paid, claimed, out=np.ones(n), where=claimed > 0)
-    c.rd_pool -= paid
+    c.rd_pool = np.maximum(c.rd_pool - paid, 0.0)  # a pool paid out in full may round below 0
     c.spent += paid
     f.cash[alive] += subsidy - rd
     f.rd[alive] = rd
@@ -150,19 +184,23 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     skill_sum = np.bincount(emp[employed], weights=t.view("skill")[employed],
                             minlength=f.n)[alive]
     k_in = (c.knowledge + c.external) / world.k_ref
-    lam = compute_innovation_rate(rd, skill_sum, cap, k_in[city], c.intermediary[city], prm)
+    lam = compute_innovation_rate(rd / level, skill_sum, cap, k_in[city], c.intermediary[city],
+                                  prm)
     staff_i = f.staff[alive].astype(np.int64)
     p_each = -np.expm1(-np.divide(lam, staff, out=np.zeros_like(lam), where=staff > 0))
     counts = rng.binomial(staff_i, p_each)
     owner, value = compute_innovation_values(
-        counts, np.asarray(prm.innov_value)[sector], c.ip[city], prm, rng)
+        counts, np.asarray(prm.innov_value)[sector] * level, c.ip[city], prm, rng)
     value_f = np.bincount(owner, weights=value, minlength=len(alive))
     # co-invention across cities
     credit_city = city[owner]
     credit = value.copy()
     partner = np.full(len(owner), -1)
     if n > 1 and prm.p_collab > 0 and len(owner):
-        is_co = rng.random(len(owner)) < prm.p_collab
+        p_co = compute_collab_probability(c.knowledge, c.external, c.network, prm.p_collab,
+                                          prm.collab_network_elasticity)
+        world.tick["co_prob"] += p_co
+        is_co = rng.random(len(owner)) < p_co[credit_city]
         attract = world.spill_weights * c.knowledge[None, :]
         reachable = attract.sum(axis=1) > 0
         is_co &= reachable[credit_city]
@@ -190,7 +228,7 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     n_firms_city = np.bincount(city, minlength=n)
     joint = (world.policy["joint_centres"] * prm.platform_knowledge * c.platforms
              / np.maximum(n_firms_city, 1))
-    f.capability[alive] = cap + prm.learning_rate * value_f + joint[city]
+    f.capability[alive] = cap + prm.learning_rate * value_f / level + joint[city]
     # city stocks
     ext_share = compute_external_share(c.knowledge, c.external, prm.elast_knowledge)
     world.tick["innovations"] += np.bincount(city, weights=counts, minlength=n)
@@ -199,4 +237,4 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     world.tick["innov_value"] += city_value
     world.tick["external_value"] += city_value * ext_share
     c.index = (1.0 - prm.index_depreciation) * c.index + city_value
-    c.knowledge = (1.0 - prm.knowledge_depreciation) * c.knowledge + city_value
+    c.knowledge = (1.0 - prm.knowledge_depreciation) * c.knowledge + city_value / level

@@ -2,8 +2,9 @@
 
 **Reach.** Fund ``f`` based in city ``h`` reaches city ``c`` with weight
 ``R_fc = exp(-d_hc / vc_reach_km) * b_fc`` (``d``: effective distance, corridors shorten
-it); ``b_fc = 1`` within a province, else
-``barrier_vc + (1 - barrier_vc) * vc_cross_region_h`` (financial synergy lifts the border).
+it); ``b_fc = 1 - (1 - barrier_vc) * B_hc * (1 - vc_cross_region_h)``, ``B`` the provincial
+barrier left between the pair (``spill``: 1 between provinces unless integration lifts
+part of it; financial synergy lifts it for the funds of a city).
 
 **Deployment.** Each quarter a fund seeks to invest ``deploy_rate * capital``, spread over
 cities in proportion to ``R_fc * supply_fc * (1 + I_c / mean I)^0.5``, where ``supply_fc``
@@ -13,6 +14,7 @@ homed in their city, filled by ``govern``.
 
 **Screening.** In each city the money available buys deals in order of the firms' noisy
 quality signal ``log(1 + capability) + screen_noise * Z``; a deal costs ``ticket[stage]``
+times the income level (``grow``: deal sizes follow wages)
 and goes to a fund drawn in proportion to the funds' money in that city. Deals a fund
 cannot pay for are dropped. A funded firm receives the ticket as cash and keeps its lead
 fund (one VC round per firm in this version).
@@ -21,6 +23,7 @@ fund (one VC round per firm in this version).
 per quarter if mature (``0.3 * exit_rate`` if a scale-up), plus
 ``otc_market_c * exit_rate`` if it is a startup or scale-up in a city with an
 over-the-counter market for tech SMEs (Tokyo); proceeds ``exit_multiple * capability``
+(times the income level)
 go to its fund's LPs.
 
 **Next fund (the Boston cycle).** After ``fund_life`` quarters a private fund raises its
@@ -45,16 +48,22 @@ SCALEUP_EXIT_FACTOR = 0.3  # exit hazard of scale-ups relative to mature firms (
 
 
 def compute_reach(home: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
-                  reach_km: float, barrier: float, cross_region: np.ndarray) -> np.ndarray:
+                  reach_km: float, barrier: float, cross_region: np.ndarray,
+                  barrier_pairs: np.ndarray | None = None) -> np.ndarray:
     """Reach matrix ``R`` shape (F, N) of funds over cities.
+
+    ``barrier_pairs`` (N, N) is the provincial barrier left per pair (``spill``; None: the
+    whole barrier between provinces). The barrier factor is ``1 - (1 - barrier) * B_hc *
+    (1 - cross_region_h)``.
 
     Example: home city 0; city 1 at 200 km in another province; reach 200, barrier 0.4,
     no synergy -> ``R[0] = [1, e^-1 * 0.4] = [1, 0.1472]``; full synergy -> ``[1, 0.3679]``.
     """
     r = np.exp(-dist_km[home] / reach_km)
-    b = barrier + (1.0 - barrier) * cross_region[home]
-    same = province[home][:, None] == province[None, :]
-    return np.where(same, r, r * b[:, None])
+    if barrier_pairs is None:
+        barrier_pairs = (province[:, None] != province[None, :]).astype(float)
+    left = barrier_pairs[home] * (1.0 - cross_region[home])[:, None]
+    return r * (1.0 - (1.0 - barrier) * left)
 
 
 def compute_next_fund_size(committed: np.ndarray, invested: np.ndarray, proceeds: np.ndarray,
@@ -103,7 +112,8 @@ def invest(world: World, rng: np.random.Generator) -> None:
     key = (world.spill_key, nf, cross_region.tobytes())
     if world.reach is None or world.reach[0] != key:  # changes only with corridors or policy
         world.reach = (key, compute_reach(fu.view("home"), world.distances(), geo.province,
-                                          prm.vc_reach_km, prm.barrier_vc, cross_region))
+                                          prm.vc_reach_km, prm.barrier_vc, cross_region,
+                                          world.barrier))
     reach = world.reach[1]
     alive = f.view("alive")
     cand = np.flatnonzero(alive & (f.view("fund") < 0) & (f.view("exits") == 0)
@@ -124,7 +134,7 @@ def invest(world: World, rng: np.random.Generator) -> None:
                           where=wsum[:, None] > 0)
         money = alloc.sum(axis=0)
         signal = np.log1p(f.capability[cand]) + prm.screen_noise * rng.standard_normal(len(cand))
-        ticket = np.asarray(prm.ticket)[stage]
+        ticket = np.asarray(prm.ticket)[stage] * world.income_level
         funded = compute_deals(cc, signal, ticket, money)
         if funded.any():
             _close_deals(world, cand[funded], ticket[funded], alloc, rng)
@@ -172,7 +182,7 @@ def _exits(world: World, rng: np.random.Generator) -> None:
     ex = backed[rng.random(len(backed)) < hazard]
     if not len(ex):
         return
-    proceeds = prm.exit_multiple * f.capability[ex]
+    proceeds = prm.exit_multiple * world.income_level * f.capability[ex]
     fund = f.fund[ex]
     np.add.at(fu.proceeds, fund, proceeds)
     np.add.at(fu.vintage_out, fund, proceeds)

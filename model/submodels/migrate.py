@@ -6,15 +6,17 @@ A share ``p_search`` of talent reconsider their city each quarter. A searcher in
     U_ij = beta_wage * log(wage_j) + beta_opportunity * log(1 + firms_j)
            + beta_amenity * amenity_j + beta_culture * culture_j
            - beta_cost * log(rent_j) + beta_subsidy * offer_j / mean(wage)
-           - beta_distance * d_ij / 100 km - beta_barrier * [province_i != province_j]
-          (d_ij: effective distance; an active corridor shortens it)
+           - beta_distance * d_ij / 100 km - beta_barrier * B_ij
+          (d_ij: effective distance, an active corridor shortens it; B_ij the provincial
+          barrier left between the pair, 1 between provinces unless lifted by integration)
            + beta_stay * [i == j] + Gumbel noise,
 
 and moves to the city of highest utility, so ``P(j | i) = softmax_j(U_ij)``. ``firms_j``
 (alive firms, the density of career opportunity and peers) stands for opportunity;
 ``offer_j`` is the talent subsidy (``govern``). Movers leave their employer. Each
-arrival is paid the destination's offer from its talent pool (pro rata when short).
-Talent is conserved: migration only changes ``city``. The vectorised choice (inverse-CDF
+arrival is paid the destination's offer in full (``govern.pay_offers``: from the talent
+pool, the rest from the city budget). Migration only changes ``city``; entries to and
+exits from the region are ``renew``'s. The vectorised choice (inverse-CDF
 sampling of the logit probabilities) is tested against a per-agent Gumbel-argmax
 reference in ``tests/reference``.
 """
@@ -24,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
-from model.sampling import prorate, sample_rows, softmax_rows
+from model.sampling import sample_rows, softmax_rows
+from model.submodels.govern import pay_offers
 
 __all__ = ["migrate", "move_talent", "compute_destination_utility",
            "compute_migration_probabilities"]
@@ -47,14 +50,15 @@ def compute_destination_utility(wage: np.ndarray, firms: np.ndarray, amenity: np
 
 
 def compute_migration_probabilities(v: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
-                                    prm) -> np.ndarray:
+                                    prm, barrier: np.ndarray | None = None) -> np.ndarray:
     """Logit choice probabilities ``P[i, j]``, shape (N, N), rows sum to 1.
 
     Example: two cities with equal ``v``, 100 km apart, same province, beta_distance 1,
     beta_stay 0 -> P = softmax([0, -1]) = [[0.731, 0.269], [0.269, 0.731]].
     """
-    u = (v[None, :] - prm.beta_distance * dist_km / 100.0
-         - prm.beta_barrier * (province[:, None] != province[None, :]))
+    if barrier is None:  # the whole barrier between provinces
+        barrier = province[:, None] != province[None, :]
+    u = v[None, :] - prm.beta_distance * dist_km / 100.0 - prm.beta_barrier * barrier
     u = u + prm.beta_stay * np.eye(len(v))
     return softmax_rows(u)
 
@@ -79,7 +83,8 @@ def migrate(world: World, rng: np.random.Generator) -> None:
         return
     v = compute_destination_utility(c.wage, world.firm_count(), c.amenity, c.culture, c.rent,
                                     c.talent_offer, prm)
-    prob = compute_migration_probabilities(v, world.distances(), geo.province, prm)
+    prob = compute_migration_probabilities(v, world.distances(), geo.province, prm,
+                                           world.barrier)
     origin = t.city[searchers]
     dest = sample_rows(prob, origin, rng)
     moved = dest != origin
@@ -88,8 +93,4 @@ def migrate(world: World, rng: np.random.Generator) -> None:
         return
     move_talent(world, movers, origin, dest)
     world.set_employer(movers, -1)
-    pay = prorate(c.talent_offer[dest], dest, c.talent_pool)
-    paid = np.bincount(dest, weights=pay, minlength=n)
-    c.talent_pool -= paid
-    c.spent += paid
-    world.tick["talent_subsidy_paid"] += paid
+    pay_offers(world, dest)

@@ -2,7 +2,9 @@
 
 Per alive firm ``f`` in city ``c`` each quarter:
 
-* revenue ``staff * productivity * (1 + capability)^capability_return`` plus its share of
+* revenue ``staff * productivity * (1 + capability)^capability_return * z_c`` (``z_c`` the
+  city's revenue factor from ``grow``: the income level and the city's relative output per
+  head — local productivity and demand) plus its share of
   the city's procurement pool (in proportion to the value of its innovations so far);
 * costs: wages ``sum(skill) * wage_c`` and office/land costs ``staff * rent_c``
   (congestion: ``rent`` rises with density, see ``grow``);
@@ -58,7 +60,8 @@ def operate(world: World, rng: np.random.Generator) -> None:
     alive = np.flatnonzero(f.view("alive"))
     city = f.city[alive]
     revenue = compute_expected_revenue(f.staff[alive].astype(float), f.capability[alive],
-                                       prm.productivity, prm.capability_return)
+                                       prm.productivity, prm.capability_return,
+                                       c.productivity[city])
     # public procurement: buys from innovative firms in proportion to their innovation value
     val = f.value[alive]
     val_city = np.bincount(city, weights=val, minlength=n)
@@ -97,7 +100,7 @@ def operate(world: World, rng: np.random.Generator) -> None:
     need = np.where(cash < 0, -cash + wage_bill, 0.0)
     loan = prorate(need, city, c.credit_pool)
     lent = np.bincount(city, weights=loan, minlength=n)
-    c.credit_pool -= lent
+    c.credit_pool = np.maximum(c.credit_pool - lent, 0.0)  # rounding of a pool lent out in full
     c.spent += lent
     world.tick["loans"] += lent
     cash += loan

@@ -3,14 +3,18 @@
 A share ``p_relocate_review`` of alive firms review their location each quarter. A
 city's location value for a firm is
 
-    L_j = log((K_j + E_j) / k_ref) + log(1 + vc_j / mean vc) - log(wage_j + rent_j)
-          + competition_intensity * offer_j / mean(wage),
+    L_sj = w_s * log((K_j + E_j) / k_ref) + log(1 + vc_j / mean vc) - log(wage_j + rent_j)
+           + competition_intensity * offer_j / mean(wage),
 
 knowledge access and capital minus labour-and-land costs (congestion), plus, under
-negative competition, the "project grabbing" offer of the destination. A reviewing firm
+negative competition, the "project grabbing" offer of the destination. The weight of
+knowledge access ``w_s = relocate_knowledge_weight[stage]`` falls with the firm's stage:
+startups seek knowledge, mature production follows the cost gradient out of dear cities
+(the industrial transfer that links the region's cities). A reviewing firm
 in ``i`` chooses by random utility (multinomial logit) among staying, valued
 ``L_i + relocate_threshold`` (the moving cost), and every other city ``j``, valued
-``L_j - beta_distance * d_ij / 100 km - beta_barrier * [province differs]``. Each employee
+``L_j - beta_distance * d_ij / 100 km - beta_barrier * B_ij`` (``B``: the provincial
+barrier left, see ``spill``). Each employee
 follows with probability ``p_staff_follow`` (a
 talent migration); the others stay in ``i`` without a job.
 """
@@ -27,7 +31,8 @@ __all__ = ["relocate", "compute_location_value", "compute_move_probabilities"]
 
 
 def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.ndarray,
-                           rent: np.ndarray, offer: np.ndarray, competition: float) -> np.ndarray:
+                           rent: np.ndarray, offer: np.ndarray, competition: float,
+                           knowledge_weight: float = 1.0) -> np.ndarray:
     """``L`` per city, shape (N,); ``knowledge_in = (K + E) / k_ref``.
 
     Example: knowledge_in [1, e], vc 0, wage [1, 1], rent [1, e*2-1], no competition
@@ -36,21 +41,22 @@ def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.nd
     vc_mean = vc.mean()
     vc_rel = vc / vc_mean if vc_mean > 0 else np.zeros_like(vc)
     wage_mean = max(float(wage.mean()), 1e-12)
-    return (np.log(np.maximum(knowledge_in, 1e-12)) + np.log1p(vc_rel)
+    return (knowledge_weight * np.log(np.maximum(knowledge_in, 1e-12)) + np.log1p(vc_rel)
             - np.log(np.maximum(wage + rent, 1e-12)) + competition * offer / wage_mean)
 
 
 def compute_move_probabilities(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
                                beta_distance: float, beta_barrier: float,
-                               threshold: float) -> np.ndarray:
+                               threshold: float, barrier: np.ndarray | None = None) -> np.ndarray:
     """Logit probabilities ``P[i, j]`` that a reviewing firm in ``i`` ends in ``j``, (N, N).
 
     Staying is valued ``L_i + threshold``. Example: values [0, 1], 100 km apart, same
     province, beta_distance 0.5, threshold 0.3: from 0, utilities (stay 0.3, go 0.5)
     -> P[0] = [0.450, 0.550]; from 1, (go -0.5, stay 1.3) -> P[1] = [0.142, 0.858].
     """
-    net = (value[None, :] - beta_distance * dist_km / 100.0
-           - beta_barrier * (province[:, None] != province[None, :]))
+    if barrier is None:  # the whole barrier between provinces
+        barrier = province[:, None] != province[None, :]
+    net = value[None, :] - beta_distance * dist_km / 100.0 - beta_barrier * barrier
     np.fill_diagonal(net, value + threshold)
     return softmax_rows(net)
 
@@ -65,12 +71,14 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
     review = alive[rng.random(len(alive)) < prm.p_relocate_review]
     if not len(review):
         return
-    value = compute_location_value((c.knowledge + c.external) / world.k_ref, vc_now, c.wage,
-                                   c.rent, c.talent_offer, prm.competition_intensity)
-    prob = compute_move_probabilities(value, world.distances(), geo.province, prm.beta_distance,
-                                      prm.beta_barrier, prm.relocate_threshold)
+    k_in = (c.knowledge + c.external) / world.k_ref
+    prob = np.vstack([compute_move_probabilities(
+        compute_location_value(k_in, vc_now, c.wage, c.rent, c.talent_offer,
+                               prm.competition_intensity, prm.relocate_knowledge_weight[s]),
+        world.distances(), geo.province, prm.beta_distance, prm.beta_barrier,
+        prm.relocate_threshold, world.barrier) for s in range(3)])  # (3N, N): one block per stage
     origin = f.city[review]
-    dest = sample_rows(prob, origin, rng)
+    dest = sample_rows(prob, f.stage[review].astype(np.int64) * n + origin, rng)
     go = dest != origin
     movers, origin, dest = review[go], origin[go], dest[go]
     if not len(movers):

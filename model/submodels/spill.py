@@ -15,6 +15,12 @@ the two cities,
 ``C_ij / max((S_i + S_j) / 2, 1)`` — a share, so it does not grow with the number of
 agents. Both counts decay by ``COLLAB_DECAY`` per quarter.
 
+The provincial barrier of a pair, ``B_ij`` in [0, 1] (1 between provinces, 0 within one),
+is lowered where both cities have lifted part of it (``integration``, a dated policy:
+``B_ij = 1 - min(integration_i, integration_j)`` between provinces); the kernel's barrier
+factor is ``1 - (1 - barrier_spill) * B_ij``, and ``migrate``, ``relocate`` and ``invest``
+use the same ``B`` (``world.barrier``).
+
 City ``i`` absorbs external knowledge
 
     E_i = spill_rate * a_i * sum_j W_ij * K_j,    a_i = h_i / (h_i + absorb_half),
@@ -36,10 +42,12 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
+from model.params import REFERENCE_TALENT
 
-__all__ = ["spill", "compute_spill_kernel", "compute_collab_intensity",
-           "compute_effective_distance",
-           "compute_absorptive_capacity", "compute_spillover", "compute_platform_sharing"]
+__all__ = ["spill", "external_knowledge", "compute_spill_kernel", "compute_barrier",
+           "compute_collab_intensity", "compute_effective_distance",
+           "compute_absorptive_capacity", "compute_spillover", "compute_platform_sharing",
+           "compute_research_knowledge"]
 
 COLLAB_DECAY = 0.05  # per quarter; documented in ODD 7.2 (assumption)
 
@@ -56,8 +64,20 @@ def compute_effective_distance(dist_km: np.ndarray, corridor: np.ndarray,
     return np.where(pair, dist_km * factor, dist_km)
 
 
+def compute_barrier(province: np.ndarray, integration: np.ndarray) -> np.ndarray:
+    """How much of the provincial barrier stands between each pair, shape (N, N), in [0, 1].
+
+    ``B_ij = [province_i != province_j] * (1 - min(integration_i, integration_j))``.
+    Example: provinces [0, 1, 1], integration [0.5, 1, 0] -> B[0, 1] = 0.5, B[0, 2] = 1,
+    B[1, 2] = 0 (same province).
+    """
+    lift = np.minimum(integration[:, None], integration[None, :])
+    return (province[:, None] != province[None, :]) * (1.0 - lift)
+
+
 def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np.ndarray,
-                         decay_km: float, barrier: float, corridor_factor: float) -> np.ndarray:
+                         decay_km: float, barrier: float, corridor_factor: float,
+                         barrier_pairs: np.ndarray | None = None) -> np.ndarray:
     """Distance-decay spillover kernel without collaboration, shape (N, N), zero diagonal.
 
     Parameters
@@ -66,12 +86,18 @@ def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np
     province : (N,) province index.
     corridor : (N,) bool, corridor member *with the corridor active*.
 
+    barrier_pairs : (N, N) or None
+        :func:`compute_barrier` (integration lifts part of it); None: the whole barrier
+        between provinces.
+
     Example: two cities 150 km apart in different provinces, decay 150, barrier 0.5:
     ``W = e^-1 * 0.5 = 0.1839``; if both are active corridor cities with factor 0.5:
-    ``e^-0.5 * 0.5 = 0.3033``.
+    ``e^-0.5 * 0.5 = 0.3033``; with half the barrier lifted: ``e^-1 * 0.75``.
     """
     w = np.exp(-compute_effective_distance(dist_km, corridor, corridor_factor) / decay_km)
-    w = np.where(province[:, None] == province[None, :], w, w * barrier)
+    if barrier_pairs is None:
+        barrier_pairs = (province[:, None] != province[None, :]).astype(float)
+    w = w * (1.0 - (1.0 - barrier) * barrier_pairs)
     np.fill_diagonal(w, 0.0)
     return w
 
@@ -127,26 +153,56 @@ def compute_platform_sharing(weights: np.ndarray, shared: np.ndarray,
     return to
 
 
-def spill(world: World, rng: np.random.Generator) -> None:
-    """Compute this step's external knowledge per city and record the flows."""
+def compute_research_knowledge(research: np.ndarray, world: World, prm) -> np.ndarray:
+    """Knowledge from centrally funded research per city this quarter, shape (N,).
+
+    ``research_output * 100 * s * init_research_share * R / mean R * income_level``, ``s``
+    the sample factor: at the start it renews the research part of the initial stock
+    (``init``) at the default ``research_output = knowledge_depreciation``. Example: R [1, 3],
+    output 0.04, s 1, share 0.5, level 2 -> 0.04 * 100 * 0.5 * [0.5, 1.5] * 2 = [2, 6].
+    """
+    if research.sum() <= 0:
+        return np.zeros_like(research)
+    sample = prm.n_talent / REFERENCE_TALENT
+    return (prm.research_output * 100.0 * sample * prm.init_research_share
+            * research / research.mean() * world.income_level)
+
+
+def external_knowledge(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel with collaboration ``W`` and the flow matrix ``F`` (N, N) of this step.
+
+    Also sets the cities' absorptive capacity and collaboration network (the row sums of
+    the pair intensities, used by ``innovate``). No flows are recorded.
+    """
     c, prm, geo = world.city, world.params, world.geo
     active = geo.corridor & world.policy["corridor_active"].astype(bool)
-    key = (tuple(np.flatnonzero(active)),)
+    integration = world.policy["integration"]
+    key = (tuple(np.flatnonzero(active)), integration.tobytes())
     if world.spill_weights is None or world.spill_key != key:
         world.eff_dist = compute_effective_distance(geo.dist_km, active,
                                                     prm.corridor_distance_factor)
+        world.barrier = compute_barrier(geo.province, integration)
         world.spill_weights = compute_spill_kernel(
             geo.dist_km, geo.province, active, prm.spill_decay_km, prm.barrier_spill,
-            prm.corridor_distance_factor)
+            prm.corridor_distance_factor, world.barrier)
         world.spill_key = key
-    w = world.spill_weights * (1.0 + prm.collab_spill_boost
-                               * compute_collab_intensity(c.collab, c.innov_stock))
+    intensity = compute_collab_intensity(c.collab, c.innov_stock)
+    c.network = intensity.sum(axis=1)
+    w = world.spill_weights * (1.0 + prm.collab_spill_boost * intensity)
     c.absorb = compute_absorptive_capacity(c.knowledge, world.talent_count().astype(float),
                                            prm.absorb_half)
-    flow = compute_spillover(w, c.knowledge, c.absorb, prm.spill_rate)
+    return w, compute_spillover(w, c.knowledge, c.absorb, prm.spill_rate)
+
+
+def spill(world: World, rng: np.random.Generator) -> None:
+    """Compute this step's external knowledge per city and record the flows."""
+    c, prm = world.city, world.params
+    w, flow = external_knowledge(world)
     c.external = flow.sum(axis=1)
     world.flows["knowledge"] += flow.T
     world.tick["knowledge_cross_province"] += (flow * world.cross_province).sum(axis=1)
+    # centrally funded research (universities, institutes) renews knowledge where it sits
+    c.knowledge += compute_research_knowledge(c.research, world, prm)
     # platform knowledge: home share and shared share
     produced = prm.platform_knowledge * c.platforms
     share = world.policy["platform_sharing"]

@@ -33,3 +33,19 @@ def match_one_by_one(seeker_city, slot_city, rng):
         if slots:
             pairs.append((s, slots.pop(int(rng.integers(len(slots))))))
     return pairs
+
+
+def choose_inflow_one_by_one(k, v, size, rng):
+    """Each newcomer draws a Gumbel shock per city and takes the best ``log size + v + e``."""
+    out = np.empty(k, dtype=np.int64)
+    for a in range(k):
+        out[a] = int(np.argmax(np.log(size) + v + rng.gumbel(size=len(v))))
+    return out
+
+
+def remove_one_by_one(cities, leave):
+    """Leavers removed one at a time from a list; the survivors' cities in their order."""
+    kept = list(cities)
+    for i in sorted(leave, reverse=True):
+        del kept[i]
+    return np.array(kept, dtype=np.int64)

@@ -55,3 +55,33 @@ def test_vectorised_matching_agrees_with_sequential():
     assert np.allclose(count_vec / n_rep, count_ref / n_rep, atol=0.04)
     assert np.allclose(seeker_vec / n_rep, seeker_ref / n_rep, atol=0.04)
     assert np.allclose(seeker_vec[:5] / n_rep, 0.6, atol=0.04)
+
+
+def test_newcomers_choice_matches_gumbel_argmax_with_size():
+    from model.submodels.renew import compute_inflow_shares
+    from tests.reference.per_agent import choose_inflow_one_by_one
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(0, 1, 6)
+    size = rng.uniform(50, 500, 6)
+    ref = choose_inflow_one_by_one(6000, v, size, np.random.default_rng(4))
+    share = compute_inflow_shares(v, size)
+    vec = sample_rows(share[None, :], np.zeros(6000, dtype=np.int64), np.random.default_rng(5))
+    a, b = np.bincount(ref, minlength=6), np.bincount(vec, minlength=6)
+    _, p, _, _ = stats.chi2_contingency(np.vstack([a, b]))
+    assert p > 0.001, (a, b)
+    assert np.allclose(b / b.sum(), share, atol=0.03)
+
+
+def test_vectorised_removal_keeps_survivors_in_order():
+    from model.entities import TalentPool
+    from tests.reference.per_agent import remove_one_by_one
+
+    rng = np.random.default_rng(6)
+    pool = TalentPool(50)
+    cities = rng.integers(0, 5, 40)
+    pool.add(40, city=cities)
+    leave = rng.choice(40, 12, replace=False)
+    pool.remove(leave)
+    assert (pool.view("city") == remove_one_by_one(cities, leave)).all()
+    assert (pool.view("uid") == np.delete(np.arange(40), leave)).all()

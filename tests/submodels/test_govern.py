@@ -61,8 +61,8 @@ def test_lead_targets_build_platforms_in_target_cities():
     pol, _ = sc.policy_at(2001)
     w = build_world(sc.params, sc.geography, pol, rng)
     before = w.city.platforms.copy()
-    gdp_real = w.city.gdp * w.gdp_base / w.city.gdp.sum()
-    budget0 = compute_revenue(gdp_real, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    assert w.income_level == pytest.approx(1.0)  # prices at the start
+    budget0 = compute_revenue(w.city.gdp, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
     govern(w, rng)
     after_dep = before * (1 - sc.params.platform_depreciation)
     own = sc.policy.share_platform * budget0 / sc.params.platform_cost
@@ -83,8 +83,8 @@ def test_lead_fund_cofunds_the_targets_guidance_funds():
     rng = np.random.default_rng(0)
     pol, _ = sc.policy_at(2001)
     w = build_world(sc.params, sc.geography, pol, rng)
-    gdp_real = w.city.gdp * w.gdp_base / w.city.gdp.sum()
-    budget0 = compute_revenue(gdp_real, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
+    assert w.income_level == pytest.approx(1.0)  # prices at the start
+    budget0 = compute_revenue(w.city.gdp, w.scale, sc.params.budget_rate, np.ones(w.geo.n))
     cap0 = w.funds.capital[w.guidance_fund].copy()
     govern(w, rng)
     gain = w.funds.capital[w.guidance_fund] - cap0
@@ -94,7 +94,7 @@ def test_lead_fund_cofunds_the_targets_guidance_funds():
     assert gain[0] == 0.0 and np.count_nonzero(gain) == 2  # the leader's own fund gets none
     c = w.city  # the leader's books balance: what it paid counts as spent
     held = c.budget + c.talent_pool + c.credit_pool + c.rd_pool + c.procurement_pool
-    assert c.revenue - c.spent == pytest.approx(held)
+    assert c.revenue - c.spent - c.lapsed == pytest.approx(held)
 
 
 def test_intermediary_coverage_is_per_firm_and_scale_free():
@@ -105,3 +105,53 @@ def test_intermediary_coverage_is_per_firm_and_scale_free():
     assert cov[0] == pytest.approx(1 - np.exp(-0.1))
     assert cov[1] == pytest.approx(cov[0])  # twice the money for twice the firms
     assert cov[2] == pytest.approx(1 - np.exp(-5.0))  # no firms: spend over a floor of one
+
+
+def test_year_end_lapse_takes_the_share_of_budget_and_pools():
+    from model.submodels.govern import compute_lapse
+
+    budget, pool = np.array([4.0, -2.0]), np.array([2.0, 2.0])
+    out = compute_lapse(budget, [pool], 0.5)
+    assert out == pytest.approx([3.0, 1.0])
+    assert budget == pytest.approx([2.0, -2.0]) and pool == pytest.approx([1.0, 1.0])
+
+
+def test_research_quality_rewards_research_per_output():
+    from model.submodels.govern import compute_research_quality
+
+    q = compute_research_quality(np.array([1.0, 3.0]), np.ones(2), 1.0)
+    assert q == pytest.approx([0.5, 1.5])
+    assert compute_research_quality(np.array([0.0, 1.0]), np.ones(2), 1.0)[0] == 0.1  # floor
+    assert compute_research_quality(np.zeros(2), np.ones(2), 1.0) == pytest.approx([1, 1])
+
+
+def test_offers_are_paid_in_full_and_the_shortfall_is_owed():
+    from model.init import build_world
+    from model.submodels.govern import pay_offers
+
+    sc = small_grid()
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, np.random.default_rng(0))
+    c = w.city
+    c.talent_offer[:] = 2.0
+    c.talent_pool[:] = 0.0
+    c.talent_pool[0] = 4.0
+    c.budget[:] = 0.0
+    pay_offers(w, np.array([0, 0, 0, 1]))
+    assert c.talent_pool[0] == 0.0 and c.budget[0] == pytest.approx(-2.0)
+    assert c.budget[1] == pytest.approx(-2.0)
+    assert w.tick["talent_subsidy_paid"][:2] == pytest.approx([6.0, 2.0])
+
+
+def test_unspent_money_lapses_each_year_and_books_balance():
+    from model.model import InnovationModel
+
+    m = InnovationModel(small_grid(steps=9), seed=4)
+    m.run()
+    c = m.city
+    assert c.lapsed.sum() > 0
+    held = c.budget + c.talent_pool + c.credit_pool + c.rd_pool + c.procurement_pool
+    assert c.revenue - c.spent - c.lapsed == pytest.approx(held)
+    m0 = InnovationModel(small_grid(steps=9, params={"pool_lapse": 0.0}), seed=4)
+    m0.run()
+    assert m0.city.lapsed.sum() == 0

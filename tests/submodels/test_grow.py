@@ -1,21 +1,75 @@
 import numpy as np
 import pytest
 
-from model.submodels.grow import compute_gdp_growth, compute_rent, compute_wage
+from model.submodels.grow import (
+    compute_capital,
+    compute_human_capital,
+    compute_income_level,
+    compute_output,
+    compute_rent,
+    compute_tfp,
+    compute_tfp_start,
+    compute_wage,
+)
 
 
-def test_gdp_growth_favours_leaders():
-    g = compute_gdp_growth(np.array([1.0, 3.0]), 0.02, 1.0)
-    assert g[0] == pytest.approx(0.02 * (1 + np.tanh(np.log(0.5))))
-    assert g[1] == pytest.approx(0.02 * (1 + np.tanh(np.log(1.5))))
-    assert (compute_gdp_growth(np.zeros(3), 0.02, 1.0) == 0.02).all()
+def test_output_hand_computed():
+    y = compute_output(np.array([2.0]), np.array([9.0]), np.array([16.0]), np.array([0.0]),
+                       0.5, 0.25)
+    assert y == pytest.approx([12.0])
 
 
-def test_wage():
-    w = compute_wage(np.array([1.0, 4.0]), np.ones(2), 0.5)
-    assert w == pytest.approx([(1 / 2.5) ** 0.5, (4 / 2.5) ** 0.5])
+def test_tfp_start_reproduces_the_data():
+    gdp = np.array([12.0, 3.0])
+    cap, pop, tal = np.array([9.0, 2.0]), np.array([16.0, 5.0]), np.array([0.0, 5.0])
+    a = compute_tfp_start(gdp, cap, pop, tal, 0.5, 0.25)
+    assert a[0] == pytest.approx(2.0)
+    assert compute_output(a, cap, pop, tal, 0.5, 0.25) == pytest.approx(gdp)
+
+
+def test_tfp_hand_computed():
+    a = compute_tfp(np.array([1.0, 4.0]), np.ones(2), np.full(2, 2.0), np.array([0.5, 1.0]),
+                    0.2, 0.1)
+    assert a == pytest.approx([2 ** 0.2 * 4 ** 0.05, 4 * 2 ** 0.2])
+
+
+def test_tfp_has_diminishing_returns_to_knowledge_and_laggards_catch_up():
+    a = compute_tfp(np.ones(3), np.ones(3), np.array([1.0, 2.0, 4.0]), np.zeros(3), 0.3, 0.0)
+    assert a[1] < 2 and a[2] / a[1] == pytest.approx(a[1])  # doubling U: x 2^0.3 each time
+    a = np.array([1.0, 2.0, 8.0])
+    for _ in range(200):
+        a = compute_tfp(a, np.ones(3), np.ones(3), np.ones(3), 0.3, 0.02)
+    assert a[2] == 8.0 and 1.0 < a[0] < a[1] < 8.0  # the gap closes, the frontier stays
+
+
+def test_human_capital():
+    assert compute_human_capital(np.array([1.0, 3.0]), np.ones(2)) == pytest.approx([1 / 3,
+                                                                                      0.6])
+
+
+def test_capital_accumulation():
+    assert compute_capital(np.array([100.0]), np.array([40.0]), 0.4, 0.025) == pytest.approx(
+        [101.5])
+
+
+def test_capital_converges_to_its_steady_state():
+    c, y = np.array([10.0]), np.array([40.0])
+    for _ in range(2000):
+        c = compute_capital(c, y, 0.4, 0.025)
+    assert c == pytest.approx(0.4 * 40 / 4 / 0.025)
+
+
+def test_income_level():
+    assert compute_income_level(np.array([2.0, 4.0]), np.ones(2), 2.0) == pytest.approx(1.5)
+
+
+def test_wage_follows_level_and_relative_income():
+    w = compute_wage(np.array([1.0, 4.0]), np.ones(2), 0.5, 2.0)
+    assert w == pytest.approx([2 * (1 / 2.5) ** 0.5, 2 * (4 / 2.5) ** 0.5])
 
 
 def test_rent_congestion():
     r = compute_rent(np.array([1.0, 3.0]), np.ones(2), np.ones(2), 1.0, 1.0)
     assert r == pytest.approx([0.5, 1.5])
+    assert compute_rent(np.array([1.0, 3.0]), np.ones(2), np.ones(2), 1.0, 1.0, 2.0) == \
+        pytest.approx([1.0, 3.0])

@@ -88,3 +88,24 @@ def test_rd_coverage_is_the_share_of_claims_paid():
     # next quarter, firms in a city that paid nothing face the full cost again
     u = compute_rd_user_cost(0.5, np.array([0.0]), 0.15, np.zeros(1))
     assert u[0] == 1.0
+
+
+def test_collab_probability_grows_with_external_share_and_network():
+    from model.submodels.innovate import compute_collab_probability
+
+    p = compute_collab_probability(np.array([1.0, 3.0]), np.array([1.0, 1.0]),
+                                   np.array([0.0, 0.5]), 0.1, 2.0)
+    assert p == pytest.approx([0.1, 0.1])
+    more_ext = compute_collab_probability(np.array([1.0]), np.array([3.0]), np.zeros(1), 0.1, 2.0)
+    assert more_ext[0] == pytest.approx(0.15)
+    net = compute_collab_probability(np.ones(1), np.ones(1), np.array([1.0]), 0.1, 2.0)
+    assert net[0] == pytest.approx(0.3)
+    assert compute_collab_probability(np.ones(1), np.ones(1), np.array([100.0]), 0.5, 50)[0] \
+        == 0.9  # capped
+
+
+def test_expected_revenue_follows_the_city_factor():
+    from model.submodels.innovate import compute_expected_revenue
+
+    r = compute_expected_revenue(np.array([10.0]), np.array([3.0]), 1.6, 0.5, np.array([1.5]))
+    assert r == pytest.approx([48.0])

@@ -60,3 +60,11 @@ def test_reach_is_cached_and_rebuilt_when_policy_changes():
                              w.params.vc_reach_km, w.params.barrier_vc,
                              w.policy["vc_cross_region"])
     np.testing.assert_array_equal(w.reach[1], expected)
+
+
+def test_reach_with_a_partly_lifted_barrier():
+    d = np.array([[0, 200.0], [200.0, 0]])
+    prov = np.array([0, 1])
+    r = compute_reach(np.array([0]), d, prov, 200.0, 0.4, np.array([0.0, 0.0]),
+                      np.array([[0.0, 0.5], [0.5, 0.0]]))
+    assert r[0] == pytest.approx([1.0, np.exp(-1) * (1 - 0.6 * 0.5)])

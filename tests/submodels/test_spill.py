@@ -77,3 +77,27 @@ def test_platform_sharing_follows_reach_or_lead_targets():
     assert to[:, 0].tolist() == [0.0, 0.0, 4.0]  # all of it to the led city
     assert to[:, 2].tolist() == [3.0, 0.0, 0.0]  # non-leaders unchanged
     assert to.sum() == pytest.approx(shared.sum())
+
+
+def test_integration_lifts_the_barrier_between_pairs_that_both_have_it():
+    from model.submodels.spill import compute_barrier
+
+    b = compute_barrier(np.array([0, 1, 1]), np.array([0.5, 1.0, 0.0]))
+    assert b[0, 1] == 0.5 and b[0, 2] == 1.0 and b[1, 2] == 0.0 and b[0, 0] == 0.0
+    d = np.array([[0, 150.0], [150.0, 0]])
+    w = compute_spill_kernel(d, np.array([0, 1]), np.array([False, False]), 150.0, 0.5, 0.5,
+                             compute_barrier(np.array([0, 1]), np.array([0.5, 0.5])))
+    assert w[0, 1] == pytest.approx(np.exp(-1) * 0.75)
+
+
+def test_integration_raises_cross_province_flows():
+    from model.model import InnovationModel
+    from tests.conftest import small_grid
+
+    base = InnovationModel(small_grid(steps=12), seed=8)
+    base.run()
+    lifted = InnovationModel(small_grid(steps=12, policy={"integration": 1.0}), seed=8)
+    lifted.run()
+    assert (lifted.region_frame()["talent_cross_province"].sum()
+            > base.region_frame()["talent_cross_province"].sum())
+    assert lifted.world.barrier.max() == 0.0

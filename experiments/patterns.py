@@ -1,0 +1,121 @@
+"""The facts of shared/DOMAIN.md as scores of one YRD run, and the persistence null model.
+
+A run is scored on the patterns the studies report for 2001-2021; the **persistence null
+model** — no dynamics at all: the studies' tier rule applied to 2001 GDP, ranks from 2001
+GDP, 2021 GDP shares equal to the 2001 shares — is scored on the same facts, so that
+"emergent" can be checked as "better than the initial condition".
+
+Times are end-of-year states: step ``k`` is the state after ``k`` quarters, so the end of
+2001 is step 4 and the end of 2021 step 84. Year aggregates (R&D intensity) use the four
+quarters of the calendar year.
+
+Facts (shared/DOMAIN.md, "Facts to calibrate against"):
+
+* 2021 tiers: Shanghai tier 1; Hangzhou, Nanjing, Suzhou, Wuxi, Ningbo, Hefei, Wenzhou,
+  Changzhou tier 2; Nantong and Taizhou tier 3 (either Taizhou counts: the studies do not
+  say which); counts 1 / 8 / 9 / 23.
+* Mean index 0.4 -> 138.67 (a factor ~347; targets 150-700x from the end of 2001).
+* Collaborative-innovation index 100 (2011) -> 247.11 (2021); achievement sharing,
+  resource sharing and innovation cooperation grew fast, industrial linkage and
+  environmental support slowly.
+* R&D intensity rose 2011-2021 (target: 2021 at least 1.2 times 2011).
+* Cross-city CV of GDP 1.34 (2001) -> 1.14 (2021), from the shipped GDPs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.geography import Geography
+from model.observe import COLLAB_INDICATORS, compute_tiers
+
+__all__ = ["FACT_TIER", "FACT_COUNTS", "score_run", "score_null", "named_hits",
+           "FAST_INDICATORS", "SLOW_INDICATORS"]
+
+TIER2_NAMED = ("Hangzhou", "Nanjing", "Suzhou", "Wuxi", "Ningbo", "Hefei", "Wenzhou",
+               "Changzhou")
+#: The 2021 tier of every city the studies name (Taizhou: either of the two counts).
+FACT_TIER: dict[str, int] = {"Shanghai": 1, **dict.fromkeys(TIER2_NAMED, 2), "Nantong": 3,
+                             "Taizhou": 3}
+FACT_COUNTS = {"tier_1": 1, "tier_2": 8, "tier_3": 9, "tier_4": 23}
+FAST_INDICATORS = ("ind_achievement_sharing", "ind_resource_sharing",
+                   "ind_innovation_cooperation")
+SLOW_INDICATORS = ("ind_industrial_linkage", "ind_environmental_support")
+END_2001, END_2011, END_2021 = 4, 44, 84
+
+
+def named_hits(tiers: dict[str, int]) -> dict[str, bool]:
+    """Which named cities sit in their 2021 tier; ``tiers`` maps city -> tier."""
+    out = {}
+    for city, k in FACT_TIER.items():
+        if city == "Taizhou":
+            out[city] = any(tiers.get(c) == k for c in ("Taizhou_JS", "Taizhou_ZJ"))
+        else:
+            out[city] = tiers.get(city) == k
+    return out
+
+
+def _gdp_scores(share_model: np.ndarray, geo: Geography) -> dict[str, float]:
+    fact = geo.extra["gdp_2021"] / geo.extra["gdp_2021"].sum()
+    return {"gdp_share_male": float(np.mean(np.abs(np.log(share_model / fact))))}
+
+
+def score_null(geo: Geography) -> dict[str, Any]:
+    """The persistence null model scored on the facts it can be scored on."""
+    tiers = compute_tiers(geo.gdp)
+    t = dict(zip(geo.cities, map(int, tiers), strict=True))
+    hits = named_hits(t)
+    share = geo.gdp / geo.gdp.sum()
+    out = {"named_hits": sum(hits.values()), "hits": hits,
+           "hefei_tier2": float(t.get("Hefei") == 2),
+           **{f"tier_{k}": int((tiers == k).sum()) for k in (1, 2, 3, 4)},
+           "gdp_cv_2001": float(geo.gdp.std() / geo.gdp.mean()),
+           "gdp_cv_2021": float(geo.gdp.std() / geo.gdp.mean()),
+           "rank_corr_2001_gdp": 1.0}
+    out.update(_gdp_scores(share, geo))
+    return out
+
+
+def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dict[str, Any]:
+    """Score one run (its ``cities`` and ``region`` tables, 84 steps from 2001) on the facts."""
+    if region["step"].max() < END_2021:
+        raise ValueError(f"the run ends at step {region['step'].max()}; scoring needs {END_2021}")
+    last = cities[cities["step"] == END_2021].set_index("city").reindex(list(geo.cities))
+    tiers = dict(zip(last.index, last["tier"].astype(int), strict=True))
+    hits = named_hits(tiers)
+    reg = region.set_index("step")
+    years = np.floor(region["year"]).astype(int).to_numpy()
+    yearly = region.assign(y=years).groupby("y")[["rd_spent", "gdp"]].mean()
+    rd_int = yearly["rd_spent"] / yearly["gdp"]
+    gdp = last["gdp"].to_numpy()
+    first = cities[cities["step"] == 0].set_index("city").reindex(list(geo.cities))
+    out: dict[str, Any] = {
+        "named_hits": sum(hits.values()), "hits": hits,
+        "hefei_tier2": float(tiers.get("Hefei") == 2),
+        **{f"tier_{k}": int(sum(v == k for v in tiers.values())) for k in (1, 2, 3, 4)},
+        "index_growth": float(reg.loc[END_2021, "mean_index"] / reg.loc[END_2001, "mean_index"])
+        if reg.loc[END_2001, "mean_index"] > 0 else float("nan"),
+        "rd_intensity_ratio_2021_2011": float(rd_int.loc[2021] / rd_int.loc[2011])
+        if 2021 in rd_int.index and 2011 in rd_int.index and rd_int.loc[2011] > 0
+        else float("nan"),
+        "gdp_cv_2001": float(first["gdp"].std(ddof=0) / first["gdp"].mean()),
+        "gdp_cv_2021": float(gdp.std() / gdp.mean()),
+        "rank_corr_2001_gdp": float(pd.Series(last["index"].to_numpy()).rank().corr(
+            pd.Series(geo.gdp).rank())),
+        "collab_index_2021": float(reg.loc[END_2021, "collab_index"]),
+        "hefei_gdp_growth": float(last.loc["Hefei", "gdp"] / first.loc["Hefei", "gdp"])
+        if "Hefei" in last.index else float("nan"),
+    }
+    out.update(_gdp_scores(gdp / gdp.sum(), geo))
+    ind = region[list(COLLAB_INDICATORS)].rolling(4, min_periods=1).sum().set_index(
+        region["step"])
+    growth = {k: float(ind.loc[END_2021, k] / ind.loc[END_2011, k])
+              if ind.loc[END_2011, k] > 0 else float("nan") for k in COLLAB_INDICATORS}
+    out["indicator_growth"] = growth
+    out["indicators_all_grow"] = bool(all(g > 1 for g in growth.values()))
+    out["fast_beat_slow"] = bool(min(growth[k] for k in FAST_INDICATORS)
+                                 > max(growth[k] for k in SLOW_INDICATORS))
+    return out

@@ -1,0 +1,89 @@
+"""The calibrated historical run against the facts and against the persistence null model.
+
+"Emergent" means better than the initial condition. Over 20 seeds of
+``scenarios/yrd_calibrated.toml`` (root 4242, seeds the calibration never used), each
+target of the issue "Tiers that emerge instead of being inherited" is checked, and the
+persistence null model (the tier rule on 2001 GDP; 2021 GDP shares = 2001 shares) is
+scored on the same facts (``experiments.patterns``).
+
+Targets the model misses are listed in ``MISSES`` with the measured reason and run as
+strict expected failures: if the model starts to meet one, the test fails and the list and
+docs/VALIDATION.md must be updated. Nothing here is tuned to pass.
+"""
+
+import numpy as np
+import pytest
+
+from experiments.compare import replicate_seeds
+from experiments.run import process_pool
+from experiments.validate import run_scores, summarise_scores
+from model.scenario import load_scenario
+
+SEEDS = 20
+
+#: target -> the measured reason it is missed (docs/VALIDATION.md, "Emergence").
+MISSES: dict[str, str] = {
+    "named_hits_beat_null": "8.1 of 11 against the null's 9: the model gains Hefei (tier 2 in "
+                            "45% of seeds) and Nantong (tier 3 in all) that the null misses, "
+                            "but loses Wenzhou and Changzhou (tier 2 in 10%): research-poor "
+                            "cities whose innovation came from private manufacturing firms, "
+                            "which the model's research-, knowledge- and VC-driven innovation "
+                            "does not carry",
+    "hefei_tier2_half_the_seeds": "Hefei is tier 2 in 45% of the seeds (rank 9-10), just short",
+    "shanghai_alone_in_tier1": "Hangzhou joins Shanghai in tier 1 in 15% of the seeds",
+    "tier2_count": "5.75 cities in tier 2: innovation concentrates in Shanghai, Hangzhou, "
+                   "Nanjing and Suzhou, so the next cities sit just under the regional mean",
+    "index_growth_150_700x": "101x (5-95%: 94-113x) from the end of 2001: the calibration "
+                             "trades index growth (which needs strong returns to knowledge) "
+                             "against the named cities' tiers (which need weak ones)",
+    "gdp_shares_beat_null": "mean absolute log error of the 2021 GDP shares 0.196 against the "
+                            "null's 0.183: Hefei's output grows 4.6-fold against the data's "
+                            "25-fold nominal (about 2.2 times the region's), and catch-up "
+                            "lifts the small cities too much",
+    "first_three_indicators_faster": "innovation cooperation grows 1.8-fold 2011-2021, below "
+                                     "industrial linkage (1.9) and environmental support "
+                                     "(1.9); achievement and resource sharing do grow fastest",
+}
+
+
+@pytest.fixture(scope="module")
+def summary():
+    sc = load_scenario("yrd_calibrated.toml")
+    with process_pool(2) as ex:
+        scores = run_scores(sc, replicate_seeds(4242, SEEDS), executor=ex)
+    return summarise_scores(scores, sc.geography)
+
+
+def _target(name):
+    marks = [pytest.mark.xfail(reason=MISSES[name], strict=True)] if name in MISSES else []
+    return pytest.param(name, id=name, marks=marks)
+
+
+CHECKS = {
+    "named_hits_beat_null": lambda s: s["named_hits_mean"] >= 10 > s["null"]["named_hits"],
+    "hefei_tier2_half_the_seeds": lambda s: s["hefei_tier2_share"] >= 0.5,
+    "shanghai_alone_in_tier1": lambda s: s["shanghai_alone_share"] >= 0.9,
+    "tier2_count": lambda s: abs(s["tier_counts_mean"]["tier_2"] - 8) <= 2,
+    "tier3_count": lambda s: abs(s["tier_counts_mean"]["tier_3"] - 9) <= 3,
+    "tier4_count": lambda s: abs(s["tier_counts_mean"]["tier_4"] - 23) <= 4,
+    "index_growth_150_700x": lambda s: 150 <= s["index_growth_end2001_end2021"]["median"] <= 700,
+    "rd_intensity_rises_1_2x": lambda s: s["rd_intensity_2021_over_2011"]["median"] >= 1.2,
+    "gdp_cv_falls": lambda s: s["gdp_cv_2021"]["median"] < s["gdp_cv_2001"],
+    "gdp_shares_beat_null": lambda s: (s["gdp_share_male"]["median"]
+                                       < s["null"]["gdp_share_male"]),
+    "collab_index_247_pm_40": lambda s: abs(s["collab_index_2021"]["median"] - 247.11) <= 40,
+    "indicators_all_grow": lambda s: s["indicators_all_grow_share"] >= 0.5,
+    "first_three_indicators_faster": lambda s: s["fast_beat_slow_share"] >= 0.5,
+}
+
+
+@pytest.mark.parametrize("name", [_target(k) for k in CHECKS])
+def test_target(name, summary):
+    assert CHECKS[name](summary), {k: summary[k] for k in (
+        "named_hits_mean", "hefei_tier2_share", "tier_counts_mean", "null")}
+
+
+def test_the_null_is_scored_on_the_same_facts(summary):
+    null = summary["null"]
+    assert null["named_hits"] == 9 and not null["hits"]["Hefei"] and not null["hits"]["Nantong"]
+    assert np.isclose(null["gdp_share_male"], 0.1827, atol=0.001)
