@@ -155,6 +155,9 @@ def _cmd_run(args) -> int:
     from experiments.run import check_output_dir, run, write_outputs
 
     sc = load_scenario(args.scenario)
+    if args.out is None and sc.name in ("", ".", ".."):
+        raise ScenarioError(args.scenario, "(file name)", sc.name,
+                            "a scenario file name that can name a folder, or give --out")
     out_dir = check_output_dir(Path(args.out) if args.out else Path("results") / sc.name)
     t0 = time.perf_counter()
     out = run(sc, seed=args.seed, steps=args.steps)
@@ -230,13 +233,10 @@ def _run_options(args) -> dict:
 
 
 def _cmd_sweep(args) -> int:
-    from experiments.run import check_output_dir
     from experiments.sweep import load_spec, make_tasks, sweep
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
-    if not (out / "manifest.json").exists():
-        check_output_dir(out)
     opts = _run_options(args)
     n = len(make_tasks(spec))
     t0 = time.perf_counter()
@@ -303,10 +303,13 @@ def _cmd_viz(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from experiments.output import OutputError
     from experiments.report import write_report
 
     try:
         path = write_report(args.results, args.out)
+    except OutputError:
+        raise
     except ValueError as e:
         raise ScenarioError(args.results, "RESULTS", args.results, str(e)) from None
     print(f"innogrid report: wrote {path} (self-contained; figures also beside it)")
@@ -326,7 +329,7 @@ def _cmd_scenarios(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-    from experiments.run import OutputError
+    from experiments.output import OutputError
 
     try:
         return {"run": _cmd_run, "scenarios": _cmd_scenarios,

@@ -53,9 +53,10 @@ import numpy as np
 import pandas as pd
 
 from experiments.compare import replicate_seeds
+from experiments.output import OutputError, atomic_write, claim, owned
 from experiments.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
-from model.scenario import ScenarioError, load_scenario, read_toml
+from model.scenario import ScenarioError, check_name, load_scenario, read_toml
 
 __all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
            "load_results", "tidy", "Store", "BACKENDS"]
@@ -204,9 +205,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         for o in outcomes:
             if o not in SCENARIO_MEASURES:
                 raise ScenarioError(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
-    name = data.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name:
-        raise ScenarioError(file, "name", name, "a non-empty string")
+    name = check_name(file, "name", data.get("name", Path(path).stem))
     return SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
                      noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
                      bounds=bounds, values=values, outcomes=tuple(outcomes), **ints)
@@ -416,17 +415,30 @@ class Store:
         self.parts = self.dir / "results"
 
     def open(self, spec: SweepSpec, tasks: list[Task]) -> None:
-        """Create the store, or check that an existing one was made by the same spec."""
+        """Create the store, or check that an existing one was made by the same spec.
+
+        The directory must be new, empty or a store: innogrid's manifest
+        (:mod:`experiments.output`) is written first, so a store killed before its
+        ``manifest.json`` exists is still recognised and resumed.
+        """
+        files = owned(self.dir)
+        if files and files.get("manifest.json") != "sweep":
+            raise OutputError(f"--out {self.dir}: an innogrid output but not a sweep store; "
+                              "choose another directory")
+        claim(self.dir, "sweep", ("manifest.json", "journal.jsonl", "results"))
         if self.manifest.exists():
-            old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            try:
+                old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+            if not isinstance(old, dict):
+                raise OutputError(f"--out {self.dir}: its manifest.json is not a store manifest "
+                                  "(not a JSON object); choose another directory")
             if old.get("spec_digest") != spec.digest():
                 raise ScenarioError(str(self.dir), "--out", str(self.dir),
                                     "a store made by this spec (it holds another experiment: "
                                     "choose another --out)")
             return
-        if self.dir.exists() and any(self.dir.iterdir()):
-            raise ScenarioError(str(self.dir), "--out", str(self.dir),
-                                "a new or empty directory, or a store of this spec")
         self.parts.mkdir(parents=True, exist_ok=True)
         if spec.model == "abm":
             meta = provenance(load_scenario(spec.scenarios[0]), spec.root_seed, spec.steps or 0)
@@ -439,7 +451,7 @@ class Store:
             "seeds": replicate_seeds(spec.root_seed, spec.replicates),
             "points": design_points(spec), "tasks": len(tasks), "provenance": meta,
         }
-        _atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
+        atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished run: a single appended line (atomic enough for SIGKILL)."""
@@ -500,16 +512,9 @@ class Store:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        _atomic_write(self.journal, "")
+        atomic_write(self.journal, "")
         for stale in self.parts.glob("*.tmp"):
             stale.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def load_results(directory: str | Path) -> pd.DataFrame:

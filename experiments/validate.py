@@ -22,9 +22,10 @@ import pandas as pd
 
 from experiments.calibrate import TIER2_NAMED
 from experiments.compare import replicate_seeds
+from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.observe import COLLAB_INDICATORS
-from model.scenario import load_scenario
+from model.scenario import ScenarioError, load_scenario
 
 __all__ = ["validate"]
 
@@ -82,8 +83,7 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
     With ``record`` (a calibration's JSON record), also run every accepted parameter set
     over ``set_seeds`` seeds (:func:`accepted_set_patterns`).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     sc = load_scenario(scenario)
     seed_list = replicate_seeds(root, seeds)
     t, region = _runs(sc, seed_list)
@@ -117,8 +117,9 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
     }
     if record is not None:
         result["accepted_sets"] = accepted_set_patterns(scenario, record, set_seeds, root)
-    (out / "validation.json").write_text(json.dumps(result, indent=1))
-    _figures(region, freq, cities, out)
+    with output_dir(out, "validation") as tmp:
+        (tmp / "validation.json").write_text(json.dumps(result, indent=1))
+        _figures(region, freq, cities, tmp)
     return result
 
 
@@ -178,7 +179,10 @@ if __name__ == "__main__":
                     help="calibration record whose accepted sets are also run ('' for none)")
     ap.add_argument("--set-seeds", type=int, default=5)
     a = ap.parse_args()
-    res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds)
+    try:
+        res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds)
+    except (OutputError, ScenarioError) as e:
+        raise SystemExit(f"experiments.validate: error: {e}") from None
     print(json.dumps({k: res[k] for k in ("tier_counts_mean", "fact_tier_hit_rate",
                                           "mean_index_2021_over_2001", "collab_index_2021",
                                           "collab_indicator_growth_2011_2021_median")}, indent=1))
