@@ -233,11 +233,12 @@ def _run_options(args) -> dict:
 
 
 def _cmd_sweep(args) -> int:
-    from experiments.sweep import load_spec, make_tasks, sweep
+    from experiments.sweep import load_spec, make_tasks, sweep, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
     opts = _run_options(args)
+    trial(spec)
     n = len(make_tasks(spec))
     t0 = time.perf_counter()
     res = sweep(spec, out, retry_failed=args.retry_failed, **opts)
@@ -255,11 +256,12 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_sensitivity(args) -> int:
     from experiments.sensitivity import sensitivity
-    from experiments.sweep import load_spec
+    from experiments.sweep import load_spec, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / spec.name
     opts = _run_options(args)
+    trial(spec)
     t0 = time.perf_counter()
     res = sensitivity(spec, out, outcomes=spec.outcomes or None, num_resamples=args.resamples,
                       **opts)
