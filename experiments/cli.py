@@ -296,12 +296,13 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
 
 
 def _cmd_viz(args) -> int:
-    import subprocess
+    from experiments.lifetime import call
 
     load_scenario(args.scenario)  # a bad scenario ends here, with status 2
     cmd, env = viz_command(args.scenario, args.port)
-    print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)")
-    return subprocess.call(cmd, env=env)
+    print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)",
+          flush=True)
+    return call(cmd, env=env)  # the server goes with this process (Ctrl-C, SIGTERM, a kill)
 
 
 def _cmd_report(args) -> int:
@@ -331,19 +332,23 @@ def _cmd_scenarios(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
+    from experiments.lifetime import Terminated, sigterm_interrupts
     from experiments.output import OutputError
 
     try:
-        return {"run": _cmd_run, "scenarios": _cmd_scenarios,
-                "compare": _cmd_compare, "calibrate": _cmd_calibrate,
-                "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
-                "viz": _cmd_viz, "report": _cmd_report}[args.command](args)
+        with sigterm_interrupts():  # SIGTERM stops a command as cleanly as Ctrl-C
+            return {"run": _cmd_run, "scenarios": _cmd_scenarios,
+                    "compare": _cmd_compare, "calibrate": _cmd_calibrate,
+                    "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+                    "viz": _cmd_viz, "report": _cmd_report}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("innogrid: interrupted; no partial output was left", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        # a sweep says what it kept; other commands write their output only when complete
+        print(f"innogrid: {e.args[0] if e.args else 'interrupted; nothing was written'}",
+              file=sys.stderr)
+        return 143 if isinstance(e, Terminated) or isinstance(e.__cause__, Terminated) else 130
 
 
 if __name__ == "__main__":

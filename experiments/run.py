@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import multiprocessing as mp
+import os
 import platform
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.lifetime import worker_init
 from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
@@ -113,12 +115,16 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes started by a fork server.
 
     Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
-    the fork server starts workers from a clean single-threaded process.
+    the fork server starts workers from a clean single-threaded process. Every worker
+    ends when this process ends, even by SIGKILL (:func:`experiments.lifetime.worker_init`).
     """
     ctx = mp.get_context("forkserver")
     # workers fork from a server that has the model imported already: fast start-up
-    ctx.set_forkserver_preload(["experiments.sweep", "experiments.compare", "model.model"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    ctx.set_forkserver_preload(["experiments.lifetime", "experiments.sweep",
+                                "experiments.compare", "model.model"])
+    # and they end when this process ends, however it ends (experiments.lifetime)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
+                               initargs=(os.getpid(),))
 
 
 def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:

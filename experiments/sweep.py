@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.compare import replicate_seeds
+from experiments.lifetime import stop_pool
 from experiments.output import OutputError, atomic_write, claim, owned
 from experiments.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
@@ -408,28 +409,32 @@ def _processes(tasks: list[Task], jobs: int | None = None, retries: int = 2,
     while pending:
         broken = False
         with process_pool(jobs) as ex:
-            running: dict[Any, Task] = {}
-            while pending or running:
-                while pending and len(running) < window and not broken:
-                    t = pending.pop()
-                    try:
-                        running[ex.submit(run_task, t)] = t
-                    except BrokenProcessPool:
-                        pending.append(t)
-                        broken = True
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    t = running.pop(fut)
-                    try:
-                        yield fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        suspects.append(t)
-                if broken:
-                    suspects.extend(running.values())  # lost with the pool
-                    break
+            try:
+                running: dict[Any, Task] = {}
+                while pending or running:
+                    while pending and len(running) < window and not broken:
+                        t = pending.pop()
+                        try:
+                            running[ex.submit(run_task, t)] = t
+                        except BrokenProcessPool:
+                            pending.append(t)
+                            broken = True
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        t = running.pop(fut)
+                        try:
+                            yield fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.append(t)
+                    if broken:
+                        suspects.extend(running.values())  # lost with the pool
+                        break
+            except BaseException:  # interrupted (or the consumer stopped): end the workers now
+                stop_pool(ex)
+                raise
         # the runs a dying worker took down with it: retry them one at a time
         yield from _isolated(suspects, retries)
         suspects = []
@@ -446,7 +451,11 @@ def _isolated(tasks: list[Task], retries: int) -> Iterator[dict[str, Any]]:
             ex = ex or process_pool(1)
             try:
                 yield ex.submit(run_task, t).result()
-            except BrokenProcessPool:
+            except BaseException as e:
+                if not isinstance(e, BrokenProcessPool):  # interrupted: end the worker now
+                    stop_pool(ex)
+                    ex = None
+                    raise
                 ex.shutdown(wait=False)
                 ex = None
                 attempts[t.task_id] += 1
@@ -502,6 +511,10 @@ def execute(tasks: list[Task], backend: str = "processes", **options) -> Iterato
 # --- the results store -----------------------------------------------------------------
 
 LOCK_NAME = ".lock"
+
+
+class Interrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM; its message says what was kept."""
 
 
 class Store:
@@ -703,14 +716,23 @@ def sweep(spec: SweepSpec, out: str | Path, backend: str = "processes",
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
                    desc=f"sweep {spec.name}", disable=None if progress is None else not progress)
         last = time.monotonic()
+        rows = execute(todo, backend, **options)
         try:
-            for row in execute(todo, backend, **options):
+            for row in rows:
                 store.append(row)
                 bar.update(1)
                 if time.monotonic() - last > 30:
                     store.compact()
                     last = time.monotonic()
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: keep what finished, say so
+            getattr(rows, "close", lambda: None)()
+            store.compact()
+            got = store.load()
+            kept = int(got["task_id"].isin({t.task_id for t in tasks}).sum()) if len(got) else 0
+            raise Interrupted(f"interrupted: {kept} of {len(tasks)} runs kept in {out}; "
+                              "re-run the same command to resume") from e
         finally:
+            getattr(rows, "close", lambda: None)()
             bar.close()
         store.compact()
     return load_results(out)

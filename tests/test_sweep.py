@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -190,22 +188,9 @@ def test_store_survives_a_cut_line_and_a_kill_during_compaction(tmp_path):
 
 
 def test_sigkill_loses_only_in_flight_runs_and_resume_completes(tmp_path):
-    spec_file = tmp_path / "kill.toml"
-    spec_file.write_text(f'scenarios = ["{GRID}"]\nreplicates = 6\nroot_seed = 3\nsteps = 12\n'
-                         '[design]\nkind = "grid"\n[params]\nspill_rate = [0.1, 0.2, 0.3, 0.4]\n')
-    out = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
-                             "--out", str(out), "--jobs", "2", "--no-progress"], cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    journal = out / "journal.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if journal.exists() and len(journal.read_bytes().splitlines()) >= 3:
-            break
-        if proc.poll() is not None:
-            pytest.fail(f"sweep ended before it could be killed: {proc.stderr.read()}")
-        time.sleep(0.05)
+    from tests.test_lifetime import start_sweep
+
+    proc, spec_file, out = start_sweep(tmp_path, steps=12, rows=3)
     os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, at once
     proc.wait(timeout=30)
     spec = load_spec(spec_file)
