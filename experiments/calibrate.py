@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from experiments.compare import replicate_seeds
+from experiments.output import check_file, write_file
 from experiments.patterns import named_hits
 from experiments.run import process_pool, provenance
 from model.model import InnovationModel
@@ -45,6 +46,10 @@ from model.scenario import ScenarioError, load_scenario, read_toml
 
 __all__ = ["CalibrationSpec", "load_spec", "tier_facts", "loss", "targets_met", "calibrate",
            "TARGETS"]
+
+# the marks of what calibrate writes: only files that hold them are ever replaced
+SCENARIO_MARK = "re-run `innogrid calibrate` instead"
+RECORD_MARK = '"procedure": "Latin hypercube search'
 
 @dataclass(frozen=True)
 class CalibrationSpec:
@@ -241,6 +246,7 @@ def _run_all(jobs_args: list[tuple], jobs: int, progress, label: str) -> list:
 
 def calibrate(spec: CalibrationSpec, jobs: int = 1, progress=print) -> dict[str, Any]:
     """Run the procedure; write the calibrated scenario and ``<output>.json``; return it."""
+    check_outputs(spec)
     rng = np.random.default_rng(np.random.SeedSequence(spec.root_seed))
     points = latin_hypercube(spec.samples, spec.free, rng)
     base_params = load_scenario(spec.base).params
@@ -298,9 +304,13 @@ def _write(spec: CalibrationSpec, record: dict[str, Any]) -> None:
         *[f"{k} = {v!r}" for k, v in best.items()],
         "",
     ]
-    tmp = out.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    jtmp = out.with_suffix(".json.tmp")
-    jtmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    tmp.replace(out)
-    jtmp.replace(out.with_suffix(".json"))
+    check_outputs(spec)
+    write_file(out.with_suffix(".json"), json.dumps(record, indent=1, default=str),
+               RECORD_MARK, flag=f"{spec.file}: output")
+    write_file(out, "\n".join(lines), SCENARIO_MARK, flag=f"{spec.file}: output")
+
+
+def check_outputs(spec: CalibrationSpec) -> None:
+    """Refuse, before any run, an ``output`` (or its .json) that innogrid did not write."""
+    check_file(spec.output, SCENARIO_MARK, flag=f"{spec.file}: output")
+    check_file(Path(spec.output).with_suffix(".json"), RECORD_MARK, flag=f"{spec.file}: output")

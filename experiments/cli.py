@@ -155,6 +155,9 @@ def _cmd_run(args) -> int:
     from experiments.run import check_output_dir, run, write_outputs
 
     sc = load_scenario(args.scenario)
+    if args.out is None and sc.name in ("", ".", ".."):
+        raise ScenarioError(args.scenario, "(file name)", sc.name,
+                            "a scenario file name that can name a folder, or give --out")
     out_dir = check_output_dir(Path(args.out) if args.out else Path("results") / sc.name)
     t0 = time.perf_counter()
     out = run(sc, seed=args.seed, steps=args.steps)
@@ -234,14 +237,12 @@ def _run_options(args) -> dict:
 
 
 def _cmd_sweep(args) -> int:
-    from experiments.run import check_output_dir
-    from experiments.sweep import load_spec, make_tasks, sweep
+    from experiments.sweep import load_spec, make_tasks, sweep, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
-    if not (out / "manifest.json").exists():
-        check_output_dir(out)
     opts = _run_options(args)
+    trial(spec)
     n = len(make_tasks(spec))
     t0 = time.perf_counter()
     res = sweep(spec, out, retry_failed=args.retry_failed, **opts)
@@ -259,11 +260,12 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_sensitivity(args) -> int:
     from experiments.sensitivity import sensitivity
-    from experiments.sweep import load_spec
+    from experiments.sweep import load_spec, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / spec.name
     opts = _run_options(args)
+    trial(spec)
     t0 = time.perf_counter()
     res = sensitivity(spec, out, outcomes=spec.outcomes or None, num_resamples=args.resamples,
                       **opts)
@@ -298,19 +300,23 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
 
 
 def _cmd_viz(args) -> int:
-    import subprocess
+    from experiments.lifetime import call
 
     load_scenario(args.scenario)  # a bad scenario ends here, with status 2
     cmd, env = viz_command(args.scenario, args.port)
-    print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)")
-    return subprocess.call(cmd, env=env)
+    print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)",
+          flush=True)
+    return call(cmd, env=env)  # the server goes with this process (Ctrl-C, SIGTERM, a kill)
 
 
 def _cmd_report(args) -> int:
+    from experiments.output import OutputError
     from experiments.report import write_report
 
     try:
         path = write_report(args.results, args.out)
+    except OutputError:
+        raise
     except ValueError as e:
         raise ScenarioError(args.results, "RESULTS", args.results, str(e)) from None
     print(f"innogrid report: wrote {path} (self-contained; figures also beside it)")
@@ -330,19 +336,23 @@ def _cmd_scenarios(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-    from experiments.run import OutputError
+    from experiments.lifetime import Terminated, sigterm_interrupts
+    from experiments.output import OutputError
 
     try:
-        return {"run": _cmd_run, "scenarios": _cmd_scenarios,
-                "compare": _cmd_compare, "calibrate": _cmd_calibrate,
-                "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
-                "viz": _cmd_viz, "report": _cmd_report}[args.command](args)
+        with sigterm_interrupts():  # SIGTERM stops a command as cleanly as Ctrl-C
+            return {"run": _cmd_run, "scenarios": _cmd_scenarios,
+                    "compare": _cmd_compare, "calibrate": _cmd_calibrate,
+                    "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+                    "viz": _cmd_viz, "report": _cmd_report}[args.command](args)
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("innogrid: interrupted; no partial output was left", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        # a sweep says what it kept; other commands write their output only when complete
+        print(f"innogrid: {e.args[0] if e.args else 'interrupted; nothing was written'}",
+              file=sys.stderr)
+        return 143 if isinstance(e, Terminated) or isinstance(e.__cause__, Terminated) else 130
 
 
 if __name__ == "__main__":

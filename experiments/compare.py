@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.run import atomic_output_dir, process_pool, provenance
+from experiments.output import output_dir
+from experiments.run import process_pool, provenance
 from model.model import InnovationModel
 from model.observe import SCENARIO_MEASURES
 from model.scenario import Scenario, load_scenario
@@ -162,8 +163,8 @@ def expectations(others: list[str]) -> dict[str, tuple[str, str]]:
 
 def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, Any],
                      directory: str | Path) -> Path:
-    """Write runs.csv, compare.csv, metadata.json and compare.png atomically."""
-    with atomic_output_dir(directory) as tmp:
+    """Write runs.csv, compare.csv, metadata.json and compare.png (see experiments.output)."""
+    with output_dir(directory, "comparison") as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "compare.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))

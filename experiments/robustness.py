@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from experiments.compare import compare, expectations, summarise
+from experiments.output import OutputError, check_output_dir, output_dir
 from experiments.run import process_pool
 from model.scenario import SCENARIO_DIR, base_of, load_scenario
 
@@ -71,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default="docs/validation")
     a = ap.parse_args(argv)
+    try:
+        check_output_dir(a.out)
+    except OutputError as e:
+        print(f"experiments.robustness: error: {e}", file=sys.stderr)
+        return 2
     rec = json.loads((SCENARIO_DIR / "yrd_calibrated.json").read_text(encoding="utf-8"))
     if not rec["accepted"]:
         print("robustness: the calibration accepted no parameter set (no finalist met every "
@@ -78,17 +85,16 @@ def main(argv: list[str] | None = None) -> int:
               "across; nothing written")
         return 0
     df = claim_robustness(seeds=a.seeds, jobs=a.jobs)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "claims.csv", index=False)
     summary = {
         sc: {"measure": g["measure"].iloc[0], "direction": g["direction"].iloc[0],
              "supported_in": int(g["supported"].sum()), "accepted_sets": len(g),
              "diff_range": [float(g["diff"].min()), float(g["diff"].max())],
              "at_chosen_set": bool(g.loc[g["chosen"], "supported"].all())}
         for sc, g in df.groupby("scenario", sort=False)}
-    (out / "claims.json").write_text(json.dumps({"seeds": a.seeds, "claims": summary},
-                                                indent=1))
+    with output_dir(a.out, "robustness") as tmp:
+        df.to_csv(tmp / "claims.csv", index=False)
+        (tmp / "claims.json").write_text(json.dumps({"seeds": a.seeds, "claims": summary},
+                                                    indent=1))
     for sc, v in summary.items():
         print(f"{sc:22s} {v['measure']:24s} {v['direction']:4s} supported in "
               f"{v['supported_in']}/{v['accepted_sets']} accepted sets "

@@ -11,13 +11,9 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata as _md
 from pathlib import Path
@@ -25,17 +21,15 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.lifetime import worker_init
+from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
 
-__all__ = ["Outcomes", "run", "provenance", "write_outputs", "atomic_output_dir",
-           "check_output_dir", "OutputError", "process_pool"]
+__all__ = ["Outcomes", "run", "provenance", "write_outputs", "check_output_dir", "OutputError",
+           "process_pool"]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class OutputError(ValueError):
-    """The output directory cannot be written safely."""
 
 
 @dataclass
@@ -121,54 +115,21 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes started by a fork server.
 
     Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
-    the fork server starts workers from a clean single-threaded process.
+    the fork server starts workers from a clean single-threaded process. Every worker
+    ends when this process ends, even by SIGKILL (:func:`experiments.lifetime.worker_init`).
     """
     ctx = mp.get_context("forkserver")
     # workers fork from a server that has the model imported already: fast start-up
-    ctx.set_forkserver_preload(["experiments.sweep", "experiments.compare", "model.model"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-
-
-def check_output_dir(directory: str | Path) -> Path:
-    """Refuse a target that is a file, or a non-empty directory that is not ours."""
-    target = Path(directory)
-    if target.exists():
-        if not target.is_dir():
-            raise OutputError(f"--out {target}: exists and is not a directory")
-        if any(target.iterdir()) and not (target / "metadata.json").exists():
-            raise OutputError(f"--out {target}: exists, is not empty and is not an innogrid "
-                              "output (no metadata.json); choose another directory")
-    return target
-
-
-@contextmanager
-def atomic_output_dir(directory: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling directory; move it into place at ``directory`` on success.
-
-    An interrupted or failed write leaves no partial output. An existing directory is
-    replaced only if it is an earlier innogrid output (it holds ``metadata.json``) or
-    empty; anything else is refused (:class:`OutputError`), so nothing is lost.
-    """
-    target = check_output_dir(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    ctx.set_forkserver_preload(["experiments.lifetime", "experiments.sweep",
+                                "experiments.compare", "model.model"])
+    # and they end when this process ends, however it ends (experiments.lifetime)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
+                               initargs=(os.getpid(),))
 
 
 def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
-    """Write the output contract into ``directory`` atomically (see :func:`atomic_output_dir`)."""
-    with atomic_output_dir(directory) as tmp:
+    """Write the output contract into ``directory`` (see :func:`experiments.output.output_dir`)."""
+    with output_dir(directory, "run") as tmp:
         out.cities.to_csv(tmp / "cities.csv", index=False)
         out.region.to_csv(tmp / "region.csv", index=False)
         try:

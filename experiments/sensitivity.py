@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.output import claim, output_dir
 from experiments.sensitivity_analysis import analyze, noise_share, plot_indices, plot_morris
 from experiments.sensitivity_analysis import problem as make_problem
 from experiments.sweep import SweepSpec, design_points, sweep
@@ -60,7 +61,7 @@ def sensitivity(spec: SweepSpec, out: str | Path, outcomes: tuple[str, ...] | No
     if len(spec.scenarios) != 1:
         raise ScenarioError(spec.file, "scenarios", list(spec.scenarios),
                             "exactly one scenario for a sensitivity analysis")
-    out = Path(out)
+    out = claim(out, "sensitivity")  # new, empty or ours: checked before any run
     results = sweep(spec, out / "runs", backend=backend, progress=progress, **options)
     names = list(spec.bounds)
     pts = design_points(spec)
@@ -88,13 +89,14 @@ def sensitivity(spec: SweepSpec, out: str | Path, outcomes: tuple[str, ...] | No
         noise.append({"outcome": k, **noise_share(Y)})
     table = pd.concat(tables, ignore_index=True)
     noise_df = pd.DataFrame(noise)
-    table.to_csv(out / "indices.csv", index=False)
-    noise_df.to_csv(out / "noise.csv", index=False)
-    figure = out / ("morris.png" if spec.design == "morris" else "indices.png")
-    (plot_morris if spec.design == "morris" else plot_indices)(table, figure)
+    figure = Path("morris.png" if spec.design == "morris" else "indices.png")
     report = {"spec": spec.file, "name": spec.name, "method": spec.design,
               "sample_points": len(pts), "replicates": spec.replicates, "runs": len(results),
               "failed_runs": failed, "root_seed": spec.root_seed, "outcomes": list(outcomes),
               "noise": noise, "figure": figure.name}
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
+    with output_dir(out, "sensitivity") as tmp:
+        table.to_csv(tmp / "indices.csv", index=False)
+        noise_df.to_csv(tmp / "noise.csv", index=False)
+        (plot_morris if spec.design == "morris" else plot_indices)(table, tmp / figure)
+        (tmp / "report.json").write_text(json.dumps(report, indent=1, default=float))
     return {"report": report, "indices": table, "noise": noise_df}

@@ -33,18 +33,22 @@ missing runs.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import importlib
+import importlib.util
+import io
 import itertools
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,9 +57,11 @@ import numpy as np
 import pandas as pd
 
 from experiments.compare import replicate_seeds
+from experiments.lifetime import stop_pool
+from experiments.output import OutputError, atomic_write, claim, owned
 from experiments.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
-from model.scenario import ScenarioError, load_scenario, read_toml
+from model.scenario import ScenarioError, check_name, load_scenario, read_toml
 
 __all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
            "load_results", "tidy", "Store", "BACKENDS"]
@@ -66,6 +72,7 @@ SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "
              "design", "params", "outcomes"}
 DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
 BUILTIN_MODELS = ("abm", "ishigami")
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
 
 @dataclass(frozen=True)
@@ -142,8 +149,8 @@ def load_spec(path: str | Path) -> SweepSpec:
             raise ScenarioError(file, k, v, f"an integer in [{lo}, {hi}]")
         ints[k] = v
     noise = data.get("noise", 0.0)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise ScenarioError(file, "noise", noise, "a number >= 0")
+    if not _finite(noise) or noise < 0:
+        raise ScenarioError(file, "noise", noise, "a finite number >= 0")
     design = data.get("design", {})
     if not isinstance(design, dict):
         raise ScenarioError(file, "design", design, "a table")
@@ -175,16 +182,17 @@ def load_spec(path: str | Path) -> SweepSpec:
         if model == "abm" and (md is None or md["kind"] not in (float, int)):
             raise ScenarioError(file, f"params.{name}", v,
                                 "a numeric parameter of model.params.Params")
+        whole = model == "abm" and md["kind"] is int
         if kind == "grid":
             if (not isinstance(v, list) or not v
-                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                               and lo <= x <= hi for x in v)):
+                    or not all(_finite(x) and lo <= x <= hi and (not whole or x == int(x))
+                               for x in v)):
+                what = "integers" if whole else "finite values"
                 raise ScenarioError(file, f"params.{name}", v,
-                           f"a non-empty list of values in [{lo}, {hi}] (design.kind = grid)")
+                           f"a non-empty list of {what} in [{lo}, {hi}] (design.kind = grid)")
             values[name] = tuple(float(x) for x in v)
         else:
-            if (not isinstance(v, list) or len(v) != 2
-                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            if (not isinstance(v, list) or len(v) != 2 or not all(_finite(x) for x in v)
                     or not lo <= v[0] < v[1] <= hi):
                 raise ScenarioError(file, f"params.{name}", v,
                            f"[lo, hi] with {lo} <= lo < hi <= {hi} (design.kind = {kind})")
@@ -204,12 +212,52 @@ def load_spec(path: str | Path) -> SweepSpec:
         for o in outcomes:
             if o not in SCENARIO_MEASURES:
                 raise ScenarioError(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
-    name = data.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name:
-        raise ScenarioError(file, "name", name, "a non-empty string")
-    return SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
+    name = check_name(file, "name", data.get("name", Path(path).stem))
+    spec = SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
                      noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
                      bounds=bounds, values=values, outcomes=tuple(outcomes), **ints)
+    _check_runs(spec)
+    return spec
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+def _check_runs(spec: SweepSpec) -> None:
+    """Before any run: the model can be imported and every design point is valid."""
+    try:
+        _model_fn(spec.model)
+    except Exception as e:  # any import-time failure of the user's module
+        raise ScenarioError(spec.file, "model", spec.model,
+                            f"an importable 'package.module:function' ({type(e).__name__}: "
+                            f"{e})") from None
+    if spec.model != "abm":
+        return
+    points = design_points(spec)
+    for s in spec.scenarios:
+        sc = load_scenario(s)
+        for p, params in enumerate(points):
+            try:
+                _with_params(sc, params)
+            except ScenarioError as e:
+                raise ScenarioError(spec.file, e.key, e.value,
+                                    f"{e.allowed} (design point {p} on {Path(s).name})") from None
+
+
+def trial(spec: SweepSpec) -> None:
+    """Run the first task for one step (the model only; cheap) before a sweep starts.
+
+    A failure ends the command with exit status 2 before any run is recorded.
+    """
+    if spec.model != "abm":
+        return
+    t = make_tasks(spec)[0]
+    row = run_task(Task(t.task_id, t.scenario, t.point, t.replicate, t.seed, t.params, 1))
+    if row["status"] != "ok":
+        raise ScenarioError(spec.file, "params", t.params,
+                            f"values a run accepts: a one-step trial of design point {t.point} "
+                            f"on {Path(t.scenario).name} failed ({row['error']})")
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, float]]:
@@ -228,23 +276,66 @@ def design_points(spec: SweepSpec) -> list[dict[str, float]]:
     return [{k: float(x) for k, x in zip(names, row, strict=True)} for row in X]
 
 
-def _task_id(scenario: str, point: int, params: dict[str, float], seed: int, steps: int | None,
-             model: str, noise: float) -> str:
-    # the point index is part of the id: a design (Morris) may repeat a point on purpose
-    key = json.dumps({"scenario": Path(scenario).name, "point": point, "params": params,
-                      "seed": seed, "steps": steps, "model": model, "noise": noise},
-                     sort_keys=True)
+@functools.cache
+def code_version(model: str = "abm") -> str:
+    """A hash of the code that computes a run.
+
+    The ``model/`` package (sources and data) and, for ``"package.module:function"`` or
+    ``"ishigami"``, the module's source file.
+    """
+    h = hashlib.sha256()
+    files = sorted(p for p in MODEL_DIR.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    if model != "abm":
+        name = ("experiments.sensitivity_analysis" if model == "ishigami"
+                else model.partition(":")[0])
+        try:
+            origin = importlib.util.find_spec(name).origin
+        except (ImportError, AttributeError, ValueError):
+            origin = None
+        files += [Path(origin)] if origin and Path(origin).is_file() else []
+    for f in files:
+        name = f.relative_to(MODEL_DIR).as_posix() if f.is_relative_to(MODEL_DIR) else f.name
+        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _scenario_content(scenario: str) -> tuple[str, int]:
+    """A hash of everything a scenario file resolves to, and its default steps."""
+    if scenario == "-":
+        return "-", 0
+    sc = load_scenario(scenario)
+    content = {"params": sc.params.to_dict(), "policy": sc.policy.to_dict(),
+               "rules": [[list(r.cities), r.from_year, r.until_year, r.overrides]
+                         for r in sc.rules],
+               "geography": sc.raw.get("geography", {})}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:20], sc.steps
+
+
+def _task_id(content: str, position: tuple[int, int], params: dict[str, float], seed: int,
+             steps: int, model: str, noise: float) -> str:
+    # keyed by what determines the result: the scenario's resolved content (not its file
+    # name), the point's parameters, seed, steps and the model's code; the positions of
+    # the scenario in the spec and of the point in the design are part of the id too, since
+    # a spec may list equal scenarios, and a design (Morris) repeat a point, on purpose
+    key = json.dumps({"scenario": content, "position": position, "params": params, "seed": seed,
+                      "steps": steps, "model": model, "noise": noise,
+                      "code": code_version(model)}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def make_tasks(spec: SweepSpec) -> list[Task]:
-    """Every (scenario, point, replicate) of the spec, with its seed and stable id."""
+    """Every (scenario, point, replicate) of the spec, with its seed and content-keyed id."""
     seeds = replicate_seeds(spec.root_seed, spec.replicates)
+    points = design_points(spec)
     tasks = []
-    for scen in spec.scenarios:
-        for p, params in enumerate(design_points(spec)):
+    for i, scen in enumerate(spec.scenarios):
+        content, default_steps = _scenario_content(scen)
+        steps = spec.steps if spec.steps is not None else default_steps
+        for p, params in enumerate(points):
             for r, s in enumerate(seeds):
-                tasks.append(Task(_task_id(scen, p, params, s, spec.steps, spec.model,
+                tasks.append(Task(_task_id(content, (i, p), params, s, steps, spec.model,
                                            spec.noise),
                                   scen, p, r, s, params, spec.steps, spec.model, spec.noise))
     return tasks
@@ -253,12 +344,17 @@ def make_tasks(spec: SweepSpec) -> list[Task]:
 def _abm(task: Task) -> dict[str, float]:
     from experiments.compare import scenario_measures
 
-    sc = load_scenario(task.scenario)
-    if task.params:
-        sc = sc.with_overrides(params={k: (int(v) if isinstance(getattr(sc.params, k), int)
-                                           and not isinstance(getattr(sc.params, k), bool)
-                                           else v) for k, v in task.params.items()})
+    sc = _with_params(load_scenario(task.scenario), task.params)
     return scenario_measures(sc, task.seed, task.steps)
+
+
+def _with_params(sc, params: dict[str, float]):
+    """The scenario with a design point's parameters (integer fields as integers)."""
+    if not params:
+        return sc
+    return sc.with_overrides(params={k: (int(v) if isinstance(getattr(sc.params, k), int)
+                                         and not isinstance(getattr(sc.params, k), bool)
+                                         else v) for k, v in params.items()})
 
 
 def _model_fn(model: str) -> Callable[[Task], dict[str, float]]:
@@ -313,28 +409,32 @@ def _processes(tasks: list[Task], jobs: int | None = None, retries: int = 2,
     while pending:
         broken = False
         with process_pool(jobs) as ex:
-            running: dict[Any, Task] = {}
-            while pending or running:
-                while pending and len(running) < window and not broken:
-                    t = pending.pop()
-                    try:
-                        running[ex.submit(run_task, t)] = t
-                    except BrokenProcessPool:
-                        pending.append(t)
-                        broken = True
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    t = running.pop(fut)
-                    try:
-                        yield fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        suspects.append(t)
-                if broken:
-                    suspects.extend(running.values())  # lost with the pool
-                    break
+            try:
+                running: dict[Any, Task] = {}
+                while pending or running:
+                    while pending and len(running) < window and not broken:
+                        t = pending.pop()
+                        try:
+                            running[ex.submit(run_task, t)] = t
+                        except BrokenProcessPool:
+                            pending.append(t)
+                            broken = True
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        t = running.pop(fut)
+                        try:
+                            yield fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.append(t)
+                    if broken:
+                        suspects.extend(running.values())  # lost with the pool
+                        break
+            except BaseException:  # interrupted (or the consumer stopped): end the workers now
+                stop_pool(ex)
+                raise
         # the runs a dying worker took down with it: retry them one at a time
         yield from _isolated(suspects, retries)
         suspects = []
@@ -351,7 +451,11 @@ def _isolated(tasks: list[Task], retries: int) -> Iterator[dict[str, Any]]:
             ex = ex or process_pool(1)
             try:
                 yield ex.submit(run_task, t).result()
-            except BrokenProcessPool:
+            except BaseException as e:
+                if not isinstance(e, BrokenProcessPool):  # interrupted: end the worker now
+                    stop_pool(ex)
+                    ex = None
+                    raise
                 ex.shutdown(wait=False)
                 ex = None
                 attempts[t.task_id] += 1
@@ -406,6 +510,13 @@ def execute(tasks: list[Task], backend: str = "processes", **options) -> Iterato
 
 # --- the results store -----------------------------------------------------------------
 
+LOCK_NAME = ".lock"
+
+
+class Interrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM; its message says what was kept."""
+
+
 class Store:
     """A results directory: manifest, append-only journal and compacted Parquet parts."""
 
@@ -415,36 +526,83 @@ class Store:
         self.journal = self.dir / "journal.jsonl"
         self.parts = self.dir / "results"
 
+    def _claim(self) -> None:
+        # innogrid's marker goes first: a kill before manifest.json leaves a store that is
+        # still recognised (and resumed), never "a directory that is not ours"
+        files = owned(self.dir)
+        if files and files.get("manifest.json") != "sweep":
+            raise OutputError(f"--out {self.dir}: an innogrid output but not a sweep store; "
+                              "choose another directory")
+        claim(self.dir, "sweep", ("manifest.json", "journal.jsonl", "results", LOCK_NAME))
+
+    @contextmanager
+    def locked(self) -> Iterator[Store]:
+        """Hold the store's lock (a second sweep on it is refused) and clear stale temp files."""
+        self._claim()
+        fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another"
+                raise OutputError(f"--out {self.dir}: in use by another sweep (process "
+                                  f"{holder}); wait for it to end or choose another --out"
+                                  ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            # what a kill left half-written (never read: only the renamed files count)
+            for stale in [*self.dir.glob(".*.tmp"), *self.parts.glob("*.tmp"),
+                          *self.parts.glob(".*.tmp")]:
+                stale.unlink(missing_ok=True)
+            yield self
+        finally:
+            os.close(fd)  # releases the lock
+
     def open(self, spec: SweepSpec, tasks: list[Task]) -> None:
-        """Create the store, or check that an existing one was made by the same spec."""
+        """Create the store, or check that an existing one was made by the same spec.
+
+        The directory must be new, empty or a store (see :mod:`experiments.output`). The
+        manifest records the ids of the spec's current tasks: a scenario edited since
+        gives new ids, and :func:`load_results` reads only the current ones.
+        """
+        self._claim()
+        self.parts.mkdir(parents=True, exist_ok=True)
+        ids = [t.task_id for t in tasks]
         if self.manifest.exists():
-            old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            try:
+                old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+            if not isinstance(old, dict):
+                raise OutputError(f"--out {self.dir}: its manifest.json is not a store manifest "
+                                  "(not a JSON object); choose another directory")
             if old.get("spec_digest") != spec.digest():
                 raise ScenarioError(str(self.dir), "--out", str(self.dir),
                                     "a store made by this spec (it holds another experiment: "
                                     "choose another --out)")
+            if old.get("task_ids") != ids:
+                atomic_write(self.manifest, json.dumps({**old, "tasks": len(ids),
+                                                        "task_ids": ids}, indent=1))
             return
-        if self.dir.exists() and any(self.dir.iterdir()):
-            raise ScenarioError(str(self.dir), "--out", str(self.dir),
-                                "a new or empty directory, or a store of this spec")
-        self.parts.mkdir(parents=True, exist_ok=True)
         if spec.model == "abm":
             meta = provenance(load_scenario(spec.scenarios[0]), spec.root_seed, spec.steps or 0)
         else:
             meta = {"git_commit": _git_commit(), "python": sys.version.split()[0],
                     "packages": {p: _version(p) for p in ("numpy", "pandas", "SALib")}}
+        meta["code_version"] = code_version(spec.model)
         manifest = {
             "kind": "sweep", "spec": asdict(spec), "spec_digest": spec.digest(),
             "root_seed": spec.root_seed,
             "seeds": replicate_seeds(spec.root_seed, spec.replicates),
             "points": design_points(spec), "tasks": len(tasks), "provenance": meta,
+            "task_ids": ids,
         }
-        _atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
+        atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished run: a single appended line (atomic enough for SIGKILL)."""
         line = json.dumps(row, default=float) + "\n"
-        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             os.write(fd, line.encode())
         finally:
@@ -468,55 +626,62 @@ class Store:
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
     def load(self) -> pd.DataFrame:
-        """All recorded runs, one row per task id (parts first, then the journal)."""
+        """All recorded runs, one row per task id, each with its newest outcome.
+
+        Parts are read in order, then the journal: a run retried with ``--retry-failed``
+        replaces its failure.
+        """
         frames = [self._part_frame(), pd.DataFrame(self._journal_rows())]
         df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
             len(f) for f in frames) else pd.DataFrame()
         if df.empty:
             return df
-        return df.drop_duplicates("task_id", keep="first").reset_index(drop=True)
+        return df.drop_duplicates("task_id", keep="last").reset_index(drop=True)
 
     def compact(self) -> None:
         """Move journal rows into a new Parquet part, then empty the journal.
 
         The part is written atomically before the journal is emptied; a kill in between
-        leaves rows in both, which :meth:`load` and the next compaction deduplicate.
+        leaves rows in both, which :meth:`load` and the next compaction deduplicate. A
+        journal row whose task is in a part with the same status is such a copy and is
+        dropped; one with another status (a retried failure) is newer and is kept.
         """
         rows = self._journal_rows()
         if not rows:
             return
         have = self._part_frame()
-        new = pd.DataFrame(rows).drop_duplicates("task_id", keep="first")
+        new = pd.DataFrame(rows).drop_duplicates("task_id", keep="last")
         if len(have):
-            new = new[~new["task_id"].isin(set(have["task_id"]))]
+            last = have.drop_duplicates("task_id", keep="last").set_index("task_id")["status"]
+            new = new[new["status"].to_numpy() != last.reindex(new["task_id"]).to_numpy()]
         if len(new):
             k = len(list(self.parts.glob("part-*.parquet")))
-            target = self.parts / f"part-{k:05d}-{os.getpid()}-{time.time_ns()}.parquet"
-            fd, tmp = tempfile.mkstemp(dir=self.parts, suffix=".tmp")
-            os.close(fd)
-            try:
-                new.to_parquet(tmp, index=False)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        _atomic_write(self.journal, "")
-        for stale in self.parts.glob("*.tmp"):
-            stale.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+            buf = io.BytesIO()
+            new.to_parquet(buf, index=False)
+            atomic_write(self.parts / f"part-{k:05d}-{os.getpid()}-{time.time_ns()}.parquet",
+                         buf.getvalue())
+        atomic_write(self.journal, "")
 
 
 def load_results(directory: str | Path) -> pd.DataFrame:
-    """The runs of a store as one wide table (one row per run), sorted by task order."""
-    df = Store(directory).load()
+    """The runs of a store as one wide table (one row per run), sorted by task order.
+
+    Only the spec's current tasks are read (rows of a scenario since edited stay in the
+    store, unused).
+    """
+    store = Store(directory)
+    df = store.load()
+    try:
+        ids = json.loads(store.manifest.read_text(encoding="utf-8")).get("task_ids")
+    except (OSError, ValueError, AttributeError):
+        ids = None
     if df.empty:
         return df
+    if ids is not None:  # the spec's order: scenario, point, replicate
+        order = pd.Series(range(len(ids)), index=ids)
+        df = df[df["task_id"].isin(order.index)]
+        return df.iloc[np.argsort(order[df["task_id"]].to_numpy(), kind="stable")].reset_index(
+            drop=True)
     return df.sort_values(["scenario", "point", "replicate"], kind="stable").reset_index(
         drop=True)
 
@@ -536,29 +701,39 @@ def sweep(spec: SweepSpec, out: str | Path, backend: str = "processes",
     """Run what the store at ``out`` is missing of ``spec``; return all its runs."""
     tasks = make_tasks(spec)
     store = Store(out)
-    store.open(spec, tasks)
-    store.compact()
-    have = store.load()
-    done = set()
-    if len(have):
-        keep = have if not retry_failed else have[have["status"] == "ok"]
-        done = set(keep["task_id"])
-    todo = [t for t in tasks if t.task_id not in done]
-    from tqdm import tqdm
+    with store.locked():
+        store.open(spec, tasks)
+        store.compact()
+        have = store.load()
+        done = set()
+        if len(have):
+            keep = have if not retry_failed else have[have["status"] == "ok"]
+            done = set(keep["task_id"])
+        todo = [t for t in tasks if t.task_id not in done]
+        from tqdm import tqdm
 
-    # progress None: a bar on a terminal only
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
-               desc=f"sweep {spec.name}", disable=None if progress is None else not progress)
-    last = time.monotonic()
-    try:
-        for row in execute(todo, backend, **options):
-            store.append(row)
-            bar.update(1)
-            if time.monotonic() - last > 30:
-                store.compact()
-                last = time.monotonic()
-    finally:
-        bar.close()
-    store.compact()
+        # progress None: a bar on a terminal only
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
+                   desc=f"sweep {spec.name}", disable=None if progress is None else not progress)
+        last = time.monotonic()
+        rows = execute(todo, backend, **options)
+        try:
+            for row in rows:
+                store.append(row)
+                bar.update(1)
+                if time.monotonic() - last > 30:
+                    store.compact()
+                    last = time.monotonic()
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: keep what finished, say so
+            getattr(rows, "close", lambda: None)()
+            store.compact()
+            got = store.load()
+            kept = int(got["task_id"].isin({t.task_id for t in tasks}).sum()) if len(got) else 0
+            raise Interrupted(f"interrupted: {kept} of {len(tasks)} runs kept in {out}; "
+                              "re-run the same command to resume") from e
+        finally:
+            getattr(rows, "close", lambda: None)()
+            bar.close()
+        store.compact()
     return load_results(out)
 

@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from experiments.compare import replicate_seeds
+from experiments.output import OutputError, check_output_dir, output_dir
 from experiments.patterns import FACT_TIER, score_null, score_run
 from experiments.run import process_pool
 from model.model import InnovationModel
 from model.observe import COLLAB_INDICATORS
-from model.scenario import load_scenario
+from model.scenario import ScenarioError, load_scenario
 
 __all__ = ["validate", "run_scores", "summarise_scores", "accepted_set_patterns"]
 
@@ -134,8 +135,7 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
     beside the persistence null model's score. With ``record`` (a calibration's JSON
     record), also run every accepted parameter set over ``set_seeds`` seeds.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     sc = load_scenario(scenario)
     seed_list = replicate_seeds(root, seeds)
     if jobs > 1:
@@ -157,8 +157,9 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
     }
     if record is not None:
         result["accepted_sets"] = accepted_set_patterns(scenario, record, set_seeds, root)
-    (out / "validation.json").write_text(json.dumps(result, indent=1))
-    _figures(region, freq, cities, out)
+    with output_dir(out, "validation") as tmp:
+        (tmp / "validation.json").write_text(json.dumps(result, indent=1))
+        _figures(region, freq, cities, tmp)
     return result
 
 
@@ -220,8 +221,11 @@ if __name__ == "__main__":
     ap.add_argument("--set-seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the main runs")
     a = ap.parse_args()
-    res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds,
-                   jobs=a.jobs)
+    try:
+        res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds,
+                       jobs=a.jobs)
+    except (OutputError, ScenarioError) as e:
+        raise SystemExit(f"experiments.validate: error: {e}") from None
     print(json.dumps({k: res[k] for k in (
         "named_hits_mean", "hefei_tier2_share", "shanghai_alone_share", "tier_counts_mean",
         "named_hit_rate", "index_growth_end2001_end2021", "rd_intensity_2021_over_2011",

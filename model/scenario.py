@@ -2,7 +2,7 @@
 
 A scenario file has these parts (all optional; see scenarios/README.md)::
 
-    base = "yrd_baseline.toml"     # inherit from another file (path relative to this one)
+    base = "yrd_baseline.toml"     # inherit from a file in this one's folder or scenarios/
     description = "one line"
 
     [run]                          # run settings, apart from the model's parameters
@@ -47,7 +47,7 @@ from model import geography as geography_mod
 from model.params import ParamError, Params, Policy
 
 __all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
-           "scenario_from_dict", "read_toml", "base_of", "SCENARIO_DIR"]
+           "scenario_from_dict", "read_toml", "base_of", "check_name", "SCENARIO_DIR"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule", "expect"}
@@ -62,6 +62,20 @@ class ScenarioError(ValueError):
     def __init__(self, file: str, key: str, value: Any, allowed: str):
         self.file, self.key, self.value, self.allowed = file, key, value, allowed
         super().__init__(f"{file}: {key} = {value!r}: {allowed}")
+
+
+NAME_ALLOWED = ("a name, not a path: letters, digits, '.', '_' and '-', starting with a letter "
+                "or digit, at most 100 characters")
+
+
+def check_name(file: str, key: str, value: Any) -> str:
+    """``value`` if it is a plain name (it becomes a folder name); else a :class:`ScenarioError`."""
+    ok = (isinstance(value, str) and 0 < len(value) <= 100 and value[0].isascii()
+          and value[0].isalnum() and all(c.isascii() and (c.isalnum() or c in "._-")
+                                         for c in value))
+    if not ok:
+        raise ScenarioError(file, key, value, NAME_ALLOWED)
+    return value
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,28 @@ def base_of(path: str | Path) -> str | None:
     return read_toml(p).get("base")
 
 
+def _base_path(file: str, path: Path, base: Any) -> Path:
+    """Where ``base`` points: a TOML file in the scenario's folder or the shipped scenarios/.
+
+    Nothing outside those two folders is ever read (symbolic links are followed first).
+    """
+    allowed = (f"a .toml file in this scenario's folder ({path.parent}) or in the shipped "
+               f"scenarios folder ({SCENARIO_DIR})")
+    if not isinstance(base, str) or not base.endswith(".toml") or "\0" in base:
+        raise ScenarioError(file, "base", base, allowed)
+    try:
+        folders = (path.parent.resolve(), SCENARIO_DIR.resolve())
+        inside = [p for p in ((f / base).resolve() for f in folders)
+                  if any(p.is_relative_to(f) for f in folders)]
+        found = [p for p in inside if p.is_file()]
+    except (OSError, RuntimeError, ValueError):
+        inside = found = []
+    if found:
+        return found[0]
+    raise ScenarioError(file, "base", base,
+                        f"an existing TOML file: {allowed}" if inside else allowed)
+
+
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     file = str(path)
     if path in seen:
@@ -185,12 +221,7 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if k not in TOP_KEYS:
             raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(TOP_KEYS)}")
     if "base" in data:
-        if not isinstance(data["base"], str):
-            raise ScenarioError(file, "base", data["base"], "a file name (string)")
-        base_path = (path.parent / data["base"]).resolve()
-        if not base_path.exists():
-            raise ScenarioError(file, "base", data["base"],
-                                f"an existing TOML file (looked for {base_path})")
+        base_path = _base_path(file, path, data["base"])
         base = _read(base_path, (*seen, path))
         data = _merge(base, data)
     return data

@@ -52,3 +52,12 @@ def counting(params, seed, steps):
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(f"{params.get('x')!r} {seed}\n")
     return quadratic(params, seed, steps)
+
+
+def fails_once(params, seed, steps):
+    """Raises the first time it runs for a task (by token, x and seed); succeeds after."""
+    m = _marker({**params, "token": f"fails-once-{params.get('token', 0.0)!r}"}, seed)
+    if not m.exists():
+        m.touch()
+        raise RuntimeError("a transient failure")
+    return quadratic(params, seed, steps)

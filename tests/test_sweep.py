@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -190,22 +188,9 @@ def test_store_survives_a_cut_line_and_a_kill_during_compaction(tmp_path):
 
 
 def test_sigkill_loses_only_in_flight_runs_and_resume_completes(tmp_path):
-    spec_file = tmp_path / "kill.toml"
-    spec_file.write_text(f'scenarios = ["{GRID}"]\nreplicates = 6\nroot_seed = 3\nsteps = 12\n'
-                         '[design]\nkind = "grid"\n[params]\nspill_rate = [0.1, 0.2, 0.3, 0.4]\n')
-    out = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
-                             "--out", str(out), "--jobs", "2", "--no-progress"], cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    journal = out / "journal.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if journal.exists() and len(journal.read_bytes().splitlines()) >= 3:
-            break
-        if proc.poll() is not None:
-            pytest.fail(f"sweep ended before it could be killed: {proc.stderr.read()}")
-        time.sleep(0.05)
+    from tests.test_lifetime import start_sweep
+
+    proc, spec_file, out = start_sweep(tmp_path, steps=12, rows=3)
     os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, at once
     proc.wait(timeout=30)
     spec = load_spec(spec_file)
@@ -229,3 +214,134 @@ def test_cli_sweep_prints_a_summary_and_help_has_an_example(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sweep", "--help"])
     assert "example: innogrid sweep" in capsys.readouterr().out
+
+
+# --- the store keyed by content, newest outcome, locking, whole-spec checks (issue 11) ---
+
+SMALL = ("[run]\nsteps = 2\n[geography]\nkind = \"grid\"\nwidth = 5\nheight = 5\n"
+         "[params]\nn_talent = {talent}\nn_firms = 60\nn_funds = 3\n")
+
+
+def _two_folders_spec(tmp_path, talent_a=300, talent_b=900):
+    for d, talent in (("a", talent_a), ("b", talent_b)):
+        (tmp_path / d).mkdir(exist_ok=True)
+        (tmp_path / d / "s.toml").write_text(SMALL.format(talent=talent))
+    return _spec(tmp_path, 'scenarios = ["a/s.toml", "b/s.toml"]\nreplicates = 2\n'
+                 'root_seed = 5\n[design]\nkind = "grid"\n')
+
+
+def test_tasks_are_keyed_by_content_not_by_file_name(tmp_path):
+    spec = _two_folders_spec(tmp_path)
+    res = sweep(spec, tmp_path / "st", backend="serial", progress=False)
+    assert len(res) == 4 and (res["status"] == "ok").all() and res["task_id"].is_unique
+    a, b = res.iloc[:2], res.iloc[2:]  # the same file name "s", different parameters
+    assert not np.allclose(a["out.talent_cross_province"].to_numpy(),
+                           b["out.talent_cross_province"].to_numpy())
+    # an edited scenario is a new task: a's runs are recomputed, b's are kept as they were
+    _two_folders_spec(tmp_path, talent_a=600)
+    again = sweep(spec, tmp_path / "st", backend="serial", progress=False)
+    assert len(again) == 4 and again["task_id"].is_unique
+    assert not set(again["task_id"][:2]) & set(res["task_id"])
+    assert list(again["task_id"][2:]) == list(res["task_id"][2:])
+    assert list(again["seconds"][2:]) == list(res["seconds"][2:])  # not run again
+    fresh = sweep(spec, tmp_path / "fresh", backend="serial", progress=False)
+    _same(fresh, again)
+
+
+def test_the_model_code_is_part_of_the_key(tmp_path, monkeypatch):
+    import experiments.sweep as sw
+
+    spec = _toy_spec(tmp_path, "quadratic", "[0.1]", 3.0)
+    before = [t.task_id for t in make_tasks(spec)]
+    monkeypatch.setattr(sw, "code_version", lambda model="abm": "another version")
+    assert not set(before) & {t.task_id for t in make_tasks(spec)}
+
+
+def test_retry_failed_keeps_the_newest_outcome_through_compaction(tmp_path):
+    token = float(time.time_ns() % 10**9)
+    spec = _toy_spec(tmp_path, "fails_once", "[0.1, 0.2]", token)
+    first = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    assert (first["status"] == "failed").all()
+    retried = sweep(spec, tmp_path / "s", backend="serial", progress=False, retry_failed=True)
+    assert len(retried) == 4 and (retried["status"] == "ok").all()
+    # after further compactions and a plain re-run the successes still win
+    Store(tmp_path / "s").compact()
+    again = sweep(spec, tmp_path / "s", backend="serial", progress=False)
+    assert len(again) == 4 and (again["status"] == "ok").all()
+    _same(retried, again)
+
+
+def test_a_store_killed_before_its_manifest_resumes(tmp_path):
+    from experiments.output import claim
+
+    spec = _toy_spec(tmp_path, "quadratic", "[0.1, 0.2]", 4.0)
+    ref = sweep(spec, tmp_path / "ref", backend="serial", progress=False)
+    (tmp_path / "empty").mkdir()  # killed right after creating the folder
+    # killed after the marker, before manifest.json
+    claim(tmp_path / "marked", "sweep", ("manifest.json", "journal.jsonl", "results"))
+    for d in ("empty", "marked"):
+        _same(ref, sweep(spec, tmp_path / d, backend="serial", progress=False))
+
+
+def test_stale_temporary_files_are_cleared_when_a_store_is_opened(tmp_path):
+    spec = _toy_spec(tmp_path, "quadratic", "[0.1]", 5.0)
+    out = tmp_path / "s"
+    sweep(spec, out, backend="serial", progress=False)
+    stale = [out / ".journal.jsonl.1a2b3c4d.tmp", out / "results" / ".part-00007.parquet.x.tmp",
+             out / "results" / "tmpq1w2e3.tmp"]
+    for p in stale:
+        p.write_text("left by a kill")
+    sweep(spec, out, backend="serial", progress=False)
+    assert not [p for p in stale if p.exists()]
+
+
+def test_a_second_sweep_on_a_store_in_use_exits_2(tmp_path, capsys):
+    token = float(time.time_ns() % 10**9)
+    spec = _toy_spec(tmp_path, "counting", "[0.1]", token)
+    out = tmp_path / "s"
+    with Store(out).locked():  # a sweep running on it
+        assert main(["sweep", spec.file, "--out", str(out), "--backend", "serial",
+                     "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "in use by another sweep" in err
+    assert f"process {os.getpid()}" in err
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"innogrid-count-{token!r}.log"
+    assert not log.exists()  # nothing ran
+    assert not (out / "journal.jsonl").exists()
+
+
+@pytest.mark.parametrize("text,key,allowed", [
+    ('model = "tests.sweep_models:quadratic"\nnoise = nan\n', "noise", "finite"),
+    ('model = "tests.sweep_models:quadratic"\nnoise = inf\n', "noise", "finite"),
+    (f'scenarios = ["{GRID}"]\n[params]\nn_firms = [100.7]\n', "params.n_firms", "integers"),
+    (f'scenarios = ["{GRID}"]\n[params]\nspill_rate = [nan]\n', "params.spill_rate", "finite"),
+    ('model = "no_such_package.module:f"\n', "model", "importable"),
+    ('model = "tests.sweep_models:no_such_function"\n', "model", "importable"),
+    (f'scenarios = ["{GRID}"]\n[params]\nmature_capability = [1.0]\n', "mature_capability",
+     "scaleup_capability"),
+])
+def test_a_spec_that_cannot_run_exits_2_before_any_run(tmp_path, capsys, text, key, allowed):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text + ('[design]\nkind = "grid"\n' if "[params]" not in text else ""))
+    out = tmp_path / "o"
+    assert main(["sweep", str(spec), "--out", str(out), "--backend", "serial",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(spec) in err and key in err and allowed in err, err
+    assert not out.exists()
+
+
+def test_a_trial_run_stops_a_spec_whose_model_fails(tmp_path, capsys, monkeypatch):
+    def broken(sc, seed, steps=None):
+        raise FloatingPointError("the model cannot run this")
+
+    monkeypatch.setattr("experiments.compare.scenario_measures", broken)
+    spec = tmp_path / "t.toml"
+    spec.write_text(f'scenarios = ["{GRID}"]\n[design]\nkind = "grid"\n[params]\n'
+                    'spill_rate = [0.1]\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--backend", "serial",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "trial" in err and "FloatingPointError" in err
+    assert not (tmp_path / "o").exists()
