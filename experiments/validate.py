@@ -169,7 +169,7 @@ def _figures(region: pd.DataFrame, freq: dict, cities: tuple, out: Path) -> None
     from experiments.figures import TIER_COLOURS
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    g = region.groupby("year")
+    g = region[region["step"] >= 4].groupby("year")  # from the end of 2001 (step 0: tier 2)
     for k in (1, 2, 3, 4):
         axes[0].plot(g[f"tier_{k}"].mean(), color=TIER_COLOURS[k], label=f"tier {k}")
     axes[0].axhline(8, color=TIER_COLOURS[2], ls=":", lw=1)
@@ -201,12 +201,13 @@ def _figures(region: pd.DataFrame, freq: dict, cities: tuple, out: Path) -> None
         ax.bar(shown, v, bottom=bottom, color=TIER_COLOURS[k], label=f"tier {k}")
         bottom += v
     for x, c in enumerate(shown):
-        fact = FACT_TIER.get(c, "3 (either)")
+        fact = FACT_TIER.get(c, "3*")
         ax.annotate(f"fact: {fact}", (x, 1.02), ha="center", fontsize=7)
-    ax.set(ylabel="share of seeds", title="Modelled 2021 tier of the cities the studies name",
-           ylim=(0, 1.12))
+    ax.set(ylabel="share of seeds", ylim=(0, 1.12),
+           title="Modelled 2021 tier of the cities the studies name "
+                 "(*: either Taizhou counts)")
     ax.tick_params(axis="x", rotation=45)
-    ax.legend(fontsize=7, ncol=4, loc="lower right")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.32))
     fig.tight_layout()
     fig.savefig(out / "named_cities.png", dpi=130)
     plt.close(fig)
