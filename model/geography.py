@@ -295,6 +295,12 @@ def _grid_research(population: np.ndarray, profile: np.ndarray,
     return np.column_stack([univ, key, inst, labs, np.zeros(n)]).astype(float)
 
 
+def _int_pair(v: Any) -> bool:
+    """A list of exactly two integers (booleans and floats are not integers here)."""
+    return (isinstance(v, list) and len(v) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v))
+
+
 def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:
     """Build a geography from a scenario's ``[geography]`` table.
 
@@ -319,19 +325,23 @@ def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:
                                  f"unknown key; allowed: {sorted(allowed)}")
     for k in ("cores", "corridor_cells"):
         if k in spec:
-            try:
-                spec[k] = [tuple(int(v) for v in c) for c in spec[k]]
-            except (TypeError, ValueError):
-                raise GeographyError(f"geography.{k}", spec[k],
-                                     "a list of [x, y] integer pairs") from None
+            cells = spec[k]
+            if not (isinstance(cells, list) and all(_int_pair(c) for c in cells)
+                    and (cells or k == "corridor_cells")):
+                raise GeographyError(f"geography.{k}", cells,
+                                     "a list of [x, y] integer pairs"
+                                     + (" (at least one)" if k == "cores" else ""))
+            spec[k] = [tuple(c) for c in cells]
     if "province_blocks" in spec:
         pb = spec["province_blocks"]
-        if not (isinstance(pb, list) and len(pb) == 2 and all(isinstance(v, int) for v in pb)):
+        if not _int_pair(pb):
             raise GeographyError("geography.province_blocks", pb, "two integers [bx, by]")
         spec["province_blocks"] = tuple(pb)
-    for k in ("cell_km", "core_radius_cells"):
-        if k in spec and not (isinstance(spec[k], (int, float)) and 0 < spec[k] <= 1e4):
-            raise GeographyError(f"geography.{k}", spec[k], "a number in (0, 10000]")
+    for k, lo, hi in (("cell_km", 0.1, 1000.0), ("core_radius_cells", 0.1, 100.0)):
+        v = spec.get(k)
+        if k in spec and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                              and lo <= v <= hi):
+            raise GeographyError(f"geography.{k}", v, f"a number in [{lo:g}, {hi:g}]")
     return grid(rng=rng, **spec)
 
 
