@@ -38,7 +38,7 @@ import numpy as np
 
 from experiments.compare import replicate_seeds
 from experiments.output import check_file, write_file
-from experiments.patterns import named_hits
+from experiments.patterns import END_2001, END_2021, gdp_share_error, named_hits
 from experiments.run import process_pool, provenance
 from model.model import InnovationModel
 from model.params import Params
@@ -118,8 +118,7 @@ def tier_facts(tiers: np.ndarray, cities: tuple[str, ...], gdp: np.ndarray | Non
     by_city = {c: int(tiers[i]) for c, i in idx.items()}
     extra = {}
     if gdp is not None and gdp_fact is not None:
-        extra["gdp_share_male"] = float(np.mean(np.abs(np.log(
-            (gdp / gdp.sum()) / (gdp_fact / gdp_fact.sum())))))
+        extra["gdp_share_male"] = gdp_share_error(gdp, gdp_fact)
     return {**extra,
         "shanghai_alone": float(by_city["Shanghai"] == 1 and (tiers == 1).sum() == 1),
         "named_hits": float(sum(named_hits(by_city).values())),
@@ -140,10 +139,10 @@ def run_facts(m) -> dict[str, float]:
     """
     facts = tier_facts(m.city.tier, m.geo.cities, m.city.gdp, m.geo.extra.get("gdp_2021"))
     region = m.region_frame()
-    if len(region) > 84 and region["mean_index"].iloc[4] > 0:
-        facts["log_index_growth"] = float(np.log(region["mean_index"].iloc[84]
-                                                 / region["mean_index"].iloc[4]))
-        facts["collab_index"] = float(region["collab_index"].iloc[84])
+    if len(region) > END_2021 and region["mean_index"].iloc[END_2001] > 0:
+        facts["log_index_growth"] = float(np.log(region["mean_index"].iloc[END_2021]
+                                                 / region["mean_index"].iloc[END_2001]))
+        facts["collab_index"] = float(region["collab_index"].iloc[END_2021])
     return facts
 
 

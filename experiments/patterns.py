@@ -33,6 +33,7 @@ from model.geography import Geography
 from model.observe import COLLAB_INDICATORS, compute_tiers
 
 __all__ = ["FACT_TIER", "FACT_COUNTS", "score_run", "score_null", "named_hits",
+           "gdp_share_error", "END_2001", "END_2021",
            "FAST_INDICATORS", "SLOW_INDICATORS"]
 
 TIER2_NAMED = ("Hangzhou", "Nanjing", "Suzhou", "Wuxi", "Ningbo", "Hefei", "Wenzhou",
@@ -58,9 +59,16 @@ def named_hits(tiers: dict[str, int]) -> dict[str, bool]:
     return out
 
 
-def _gdp_scores(share_model: np.ndarray, geo: Geography) -> dict[str, float]:
-    fact = geo.extra["gdp_2021"] / geo.extra["gdp_2021"].sum()
-    return {"gdp_share_male": float(np.mean(np.abs(np.log(share_model / fact))))}
+def gdp_share_error(gdp: np.ndarray, fact: np.ndarray) -> float:
+    """Mean absolute log error of the cities' GDP shares against the shares of ``fact``.
+
+    Example: gdp [1, 3] against fact [1, 1] -> mean(|log .5|, |log 1.5|) = 0.5493.
+    """
+    return float(np.mean(np.abs(np.log((gdp / gdp.sum()) / (fact / fact.sum())))))
+
+
+def _gdp_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
+    return {"gdp_share_male": gdp_share_error(gdp, geo.extra["gdp_2021"])}
 
 
 def score_null(geo: Geography) -> dict[str, Any]:
@@ -68,14 +76,13 @@ def score_null(geo: Geography) -> dict[str, Any]:
     tiers = compute_tiers(geo.gdp)
     t = dict(zip(geo.cities, map(int, tiers), strict=True))
     hits = named_hits(t)
-    share = geo.gdp / geo.gdp.sum()
     out = {"named_hits": sum(hits.values()), "hits": hits,
            "hefei_tier2": float(t.get("Hefei") == 2),
            **{f"tier_{k}": int((tiers == k).sum()) for k in (1, 2, 3, 4)},
            "gdp_cv_2001": float(geo.gdp.std() / geo.gdp.mean()),
            "gdp_cv_2021": float(geo.gdp.std() / geo.gdp.mean()),
            "rank_corr_2001_gdp": 1.0}
-    out.update(_gdp_scores(share, geo))
+    out.update(_gdp_scores(geo.gdp, geo))
     return out
 
 
@@ -109,7 +116,7 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
         "hefei_gdp_growth": float(last.loc["Hefei", "gdp"] / first.loc["Hefei", "gdp"])
         if "Hefei" in last.index else float("nan"),
     }
-    out.update(_gdp_scores(gdp / gdp.sum(), geo))
+    out.update(_gdp_scores(gdp, geo))
     ind = region[list(COLLAB_INDICATORS)].rolling(4, min_periods=1).sum().set_index(
         region["step"])
     growth = {k: float(ind.loc[END_2021, k] / ind.loc[END_2011, k])

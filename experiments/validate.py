@@ -53,11 +53,6 @@ def run_scores(sc, seed_list: list[int], executor=None) -> list[dict]:
     return _runs(sc, seed_list, executor)[2]
 
 
-def _yearly(region: pd.DataFrame) -> pd.DataFrame:
-    return region.assign(y=np.floor(region["year"]).astype(int)).groupby(["seed", "y"]).mean(
-        numeric_only=True)
-
-
 def _spread(values: list[float], fact: float | None = None) -> dict[str, float]:
     v = np.asarray(values, dtype=float)
     out = {"median": float(np.median(v)), "mean": float(v.mean()),

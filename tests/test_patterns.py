@@ -41,3 +41,11 @@ def test_score_run_reads_end_of_year_states():
     assert s["gdp_cv_2001"] == pytest.approx(1.338, abs=0.001)
     with pytest.raises(ValueError, match="needs 84"):
         score_run(cities[cities.step <= 40], region[region.step <= 40], sc.geography)
+
+
+def test_gdp_share_error_hand_case():
+    from experiments.patterns import gdp_share_error
+
+    assert gdp_share_error(np.array([1.0, 3.0]), np.ones(2)) == pytest.approx(
+        np.mean([abs(np.log(0.5)), abs(np.log(1.5))]))
+    assert gdp_share_error(np.array([2.0, 6.0]), np.array([1.0, 3.0])) == 0.0

@@ -51,7 +51,7 @@ from model.prices import to_start_prices
 __all__ = ["grow", "compute_output", "compute_tfp_start", "compute_tfp", "compute_capital",
            "compute_human_capital",
            "compute_wage",
-           "compute_rent", "compute_productivity", "compute_income_level"]
+           "compute_rent", "compute_income_level"]
 
 RENT_INCOME_ELASTICITY = 0.5  # assumption, documented in ODD 7.10
 
@@ -122,12 +122,6 @@ def compute_wage(gdp: np.ndarray, population: np.ndarray, elasticity: float,
     return level * (y / y.mean()) ** elasticity
 
 
-def compute_productivity(gdp: np.ndarray, population: np.ndarray, elasticity: float,
-                         level: float) -> np.ndarray:
-    """Firms' revenue factor per city: ``level * (y / mean y)^elasticity`` (as the wage)."""
-    return compute_wage(gdp, population, elasticity, level)
-
-
 def compute_rent(talent: np.ndarray, gdp: np.ndarray, population: np.ndarray, base: float,
                  elasticity: float, level: float = 1.0) -> np.ndarray:
     """Rent per talent-quarter, MU.
@@ -162,7 +156,7 @@ def set_prices(world: World, talent: np.ndarray) -> None:
     level = compute_income_level(c.gdp, c.population, world.income0)
     world.income_level = level
     c.wage = compute_wage(c.gdp, c.population, prm.wage_elasticity, level)
-    c.productivity = compute_productivity(c.gdp, c.population, prm.revenue_income_elasticity,
-                                          level)
+    # firms' revenue factor: the same form as the wage, with its own elasticity
+    c.productivity = compute_wage(c.gdp, c.population, prm.revenue_income_elasticity, level)
     c.rent = compute_rent(talent, c.gdp, c.population, prm.rent_base, prm.congestion_elasticity,
                           level)
