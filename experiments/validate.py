@@ -23,7 +23,7 @@ import pandas as pd
 
 from experiments.compare import replicate_seeds
 from experiments.output import OutputError, check_output_dir, output_dir
-from experiments.patterns import FACT_TIER, score_null, score_run
+from experiments.patterns import FACT_TIER, real_gdp_growth_fact, score_null, score_run
 from experiments.run import process_pool
 from model.model import InnovationModel
 from model.observe import COLLAB_INDICATORS
@@ -84,6 +84,9 @@ def summarise_scores(scores: list[dict], geo) -> dict:
                                float(fact_gdp.std() / fact_gdp.mean())),
         "gdp_share_male": _spread([s["gdp_share_male"] for s in scores]),
         "hefei_gdp_growth": _spread([s["hefei_gdp_growth"] for s in scores]),
+        "real_gdp_growth": _spread([s["real_gdp_growth"] for s in scores],
+                                   real_gdp_growth_fact(geo)),
+        "rd_intensity_2021": _spread([s["rd_intensity_2021"] for s in scores]),
         "rank_corr_2001_gdp_mean": mean["rank_corr_2001_gdp"],
         "collab_index_2021": _spread([s["collab_index_2021"] for s in scores], 247.11),
         "indicator_growth_2011_2021_median": {

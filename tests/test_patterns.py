@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from experiments.patterns import FACT_TIER, named_hits, score_null, score_run
+from experiments.patterns import (
+    FACT_TIER,
+    named_hits,
+    real_gdp_growth_fact,
+    score_null,
+    score_run,
+)
 from model.geography import yrd
 from model.model import InnovationModel
 from model.scenario import load_scenario
@@ -39,6 +45,11 @@ def test_score_run_reads_end_of_year_states():
     assert s["tier_1"] + s["tier_2"] + s["tier_3"] + s["tier_4"] == 41
     assert 0 <= s["named_hits"] <= 11 and np.isfinite(s["gdp_share_male"])
     assert s["gdp_cv_2001"] == pytest.approx(1.338, abs=0.001)
+    # real output growth: the mean output rate of 2021's quarters (steps 81-84) over 2001's
+    annual = r.loc[81:84, "gdp"].mean() / r.loc[1:4, "gdp"].mean()
+    assert s["real_gdp_growth"] == pytest.approx(annual)
+    lvl = r.loc[80:83, "rd_intensity"].mean()  # calendar 2021: years 2021.0-2021.75
+    assert s["rd_intensity_2021"] == pytest.approx(lvl)
     with pytest.raises(ValueError, match="needs 84"):
         score_run(cities[cities.step <= 40], region[region.step <= 40], sc.geography)
 
@@ -49,3 +60,10 @@ def test_gdp_share_error_hand_case():
     assert gdp_share_error(np.array([1.0, 3.0]), np.ones(2)) == pytest.approx(
         np.mean([abs(np.log(0.5)), abs(np.log(1.5))]))
     assert gdp_share_error(np.array([2.0, 6.0]), np.array([1.0, 3.0])) == 0.0
+
+
+def test_real_gdp_growth_fact_from_the_shipped_data():
+    geo = yrd()
+    nominal = geo.extra["gdp_2021"].sum() / geo.gdp.sum()
+    assert nominal == pytest.approx(11.27, abs=0.01)
+    assert real_gdp_growth_fact(geo) == pytest.approx(nominal / 1.923, rel=1e-3)
