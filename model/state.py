@@ -135,10 +135,15 @@ def geography_digest(geo: Any) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- encoding
+def _is_state_class(cls: Any) -> bool:
+    """A class of ``model.entities`` that holds state: a dataclass or a pool."""
+    return (isinstance(cls, type) and getattr(entities, cls.__name__, None) is cls
+            and (dataclasses.is_dataclass(cls) or issubclass(cls, entities.Pool)))
+
+
 def _entity_class(name: Any) -> type:
     cls = getattr(entities, name, None) if isinstance(name, str) else None
-    if not (isinstance(cls, type) and cls.__module__ == entities.__name__
-            and (dataclasses.is_dataclass(cls) or issubclass(cls, entities.Pool))):
+    if not _is_state_class(cls):
         raise ValueError(f"{name!r} is not a state class of model.entities")
     return cls
 
@@ -173,12 +178,7 @@ def encode(value: Any, path: str, arrays: dict[str, np.ndarray],
             raise TypeError(f"{path}: dict key {bad[0]!r} cannot be saved (str keys without '/')")
         return {"dict": {k: encode(v, f"{path}/{k}", arrays, inputs) for k, v in value.items()}}
     cls = type(value)
-    try:
-        _entity_class(cls.__name__)
-        known = getattr(entities, cls.__name__) is cls
-    except ValueError:
-        known = False
-    if known:
+    if _is_state_class(cls):
         return {"object": cls.__name__,
                 "attrs": {k: encode(v, f"{path}/{k}", arrays, inputs)
                           for k, v in vars(value).items()}}
@@ -365,10 +365,10 @@ def check_branch(header: dict[str, Any], scenario: Scenario, file: str) -> dict[
     saved = header["geography"]
     differ = [k for k, v in geography_digest(geo).items() if saved["digest"].get(k) != v]
     if differ or set(saved["digest"]) != {f.name for f in dataclasses.fields(geo)}:
+        shown = ", ".join(differ[:4]) + (", ..." if len(differ) > 4 else "")
         raise StateError(file, f"its geography is {saved['name']} ({saved['n']} cities) and "
                          f"{scenario.file} is on {geo.name} ({geo.n} cities); they differ in "
-                         f"{', '.join(differ) or 'their fields'}",
-                         "a scenario on the state's geography")
+                         f"{shown or 'their fields'}", "a scenario on the state's geography")
     new = scenario.params.to_dict()
     old = header["params"]
     if old.get("start_year") != new["start_year"]:

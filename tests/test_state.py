@@ -69,6 +69,10 @@ def assert_same_model(ref, got):
     pd.testing.assert_frame_equal(ref.cities_frame(), got.cities_frame(), check_exact=True)
     pd.testing.assert_frame_equal(ref.region_frame(), got.region_frame(), check_exact=True)
     dc_a, dc_b = ref.datacollector, got.datacollector
+    reporters = {"model_reporters", "agent_reporters", "agenttype_reporters"}
+    assert set(vars(dc_a)) == set(vars(dc_b))
+    for k in set(vars(dc_a)) - reporters:   # every record Mesa's DataCollector keeps
+        assert differences(getattr(dc_a, k), getattr(dc_b, k), f"datacollector.{k}") == [], k
     pd.testing.assert_frame_equal(dc_a.get_model_vars_dataframe(),
                                   dc_b.get_model_vars_dataframe(), check_exact=True)
     if ref.collect_agents:
