@@ -140,6 +140,8 @@ def test_branching_input_errors_exit_2_with_one_line_and_write_nothing(tmp_path,
          "states saved at different steps [4, 8]"),
         (["compare", scen["grid"], scen["late"], "--from", str(tmp_path / "precious")],
          "a folder with no state file"),
+        (["compare", scen["grid"], scen["late"], "--from", str(states / "seed-9.npz"),
+          str(states / "seed-9.npz")], "a second state of seed 9"),
     ]
     for argv, message in cases:
         capsys.readouterr()
