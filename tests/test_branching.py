@@ -94,6 +94,9 @@ def test_compare_branches_every_scenario_from_the_same_states(tmp_path, scen, ca
     assert [s["step"] for s in meta["from_states"]] == [4, 4] and meta["steps"] == 8
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(set(runs["seed"])) == sorted(seeds) and len(runs) == 2 * 2 * 2
+    assert main(["report", str(out)]) == 0
+    assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in (
+        out / "report.html").read_text()
     # common random numbers from the branching point: a rule that starts after it gives
     # the same runs as a replay of the same seeds from the start
     replay = tmp_path / "replay"
