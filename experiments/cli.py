@@ -15,15 +15,19 @@ import numpy as np
 
 from model.params import ParamError
 from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
+from model.state import StateError, check_branch, read_header
 
 __all__ = ["main"]
 
 EXAMPLES = {
-    "run": "example: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 "
-           "--out results/base --figures",
+    "run": "examples: innogrid run scenarios/yrd_baseline.toml --seed 7 --steps 84 "
+           "--out results/base --figures;   innogrid run yrd_calibrated.toml --until 2021 "
+           "--seeds 16 --save-state states/yrd2021 --jobs 2   (one state per seed);   "
+           "innogrid run hefei_push.toml --from states/yrd2021 --seed SEED --until 2035",
     "scenarios": "example: innogrid scenarios",
-    "compare": "example: innogrid compare yrd_calibrated.toml hefei_push.toml free_flow.toml "
-               "--seeds 20 --out results/compare",
+    "compare": "examples: innogrid compare yrd_calibrated.toml hefei_push.toml free_flow.toml "
+               "--seeds 20 --out results/compare;   innogrid compare yrd_calibrated.toml "
+               "hefei_push.toml --from states/yrd2021 --until 2035 --jobs 2",
 }
 
 
@@ -41,6 +45,16 @@ def _pos_int(text: str) -> int:
     v = _nonneg_int(text)
     if v < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return v
+
+
+def _year(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a calendar year") from None
+    if not 1900 <= v <= 2200:
+        raise argparse.ArgumentTypeError(f"{v}: a calendar year in [1900, 2200] is required")
     return v
 
 
@@ -63,19 +77,43 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one scenario and write the output contract",
                        epilog=EXAMPLES["run"])
     r.add_argument("scenario", help="scenario TOML file (path, or a name in scenarios/)")
-    r.add_argument("--seed", type=_nonneg_int, help="root seed (default: the scenario's run.seed)")
-    r.add_argument("--steps", type=_pos_int, help="quarters to run (default: run.steps)")
+    r.add_argument("--seed", type=_nonneg_int, help="root seed (default: the scenario's run.seed; "
+                   "with --from a folder: which seed's state)")
+    span = r.add_mutually_exclusive_group()
+    span.add_argument("--steps", type=_pos_int, help="quarters to run (default: up to run.steps)")
+    span.add_argument("--until", type=_year, metavar="YEAR",
+                      help="run through the end of YEAR (from a 2001 start, 2021 is step 84)")
     r.add_argument("--out", default=None, help="output directory (default: results/<scenario>)")
     r.add_argument("--figures", action="store_true", help="also write PNG figures")
+    r.add_argument("--from", dest="from_state", metavar="STATE",
+                   help="continue a saved state (a state file, or a folder of states with "
+                        "--seed) under this scenario: its parameters and rules apply from the "
+                        "saved step on; the tables include the saved steps")
+    r.add_argument("--save-state", metavar="DIR",
+                   help="also save the final state into the folder DIR as seed-<seed>.npz (a "
+                        "folder of states, one per seed, for --from)")
+    r.add_argument("--seeds", type=_pos_int, metavar="N",
+                   help="with --save-state: run N replicate seeds (SeedSequence(--root-seed)."
+                        "spawn(N), as compare) and write only their states")
+    r.add_argument("--root-seed", type=_nonneg_int, default=None,
+                   help="root of the --seeds replicate seeds (20260101)")
+    r.add_argument("--jobs", type=_pos_int, default=1, help="worker processes for --seeds (1)")
     sub.add_parser("scenarios", help="list the shipped scenarios", epilog=EXAMPLES["scenarios"])
     c = sub.add_parser("compare", help="compare scenarios against a base over common seeds",
                        epilog=EXAMPLES["compare"])
     c.add_argument("base", help="the base scenario")
     c.add_argument("others", nargs="+", help="scenarios to compare with the base")
-    c.add_argument("--seeds", type=_pos_int, default=20, help="replicates per scenario (20)")
-    c.add_argument("--root-seed", type=_nonneg_int, default=20260101,
-                   help="root of the replicate seeds (SeedSequence(root).spawn(N))")
-    c.add_argument("--steps", type=_pos_int, help="quarters (default: each scenario's run.steps)")
+    c.add_argument("--seeds", type=_pos_int, default=None, help="replicates per scenario (20)")
+    c.add_argument("--root-seed", type=_nonneg_int, default=None,
+                   help="root of the replicate seeds (SeedSequence(root).spawn(N); 20260101)")
+    cspan = c.add_mutually_exclusive_group()
+    cspan.add_argument("--steps", type=_pos_int,
+                       help="quarters to run (default: each scenario's run.steps)")
+    cspan.add_argument("--until", type=_year, metavar="YEAR",
+                       help="run through the end of YEAR (from a 2001 start, 2035 is step 140)")
+    c.add_argument("--from", dest="from_states", nargs="+", metavar="STATE",
+                   help="start every scenario from these saved states, one per seed (a folder "
+                        "of states, or state files); their seeds replace --seeds")
     c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
     c.add_argument("--out", default="results/compare", help="output directory")
     w = sub.add_parser("sweep", help="run an experiment spec into a resumable results store",
@@ -151,21 +189,166 @@ def _summary(out, elapsed: float) -> str:
     return "\n".join(lines)
 
 
+ROOT_SEED = 20260101
+STATES_ALLOWED = "a state file, or a folder of them (innogrid run ... --save-state DIR)"
+
+
+def _state_files(paths: list[str]) -> list[Path]:
+    """State files as given, and the ``*.npz`` files of the folders given (sorted)."""
+    out = []
+    for text in paths:
+        p = Path(text)
+        if p.is_dir():
+            found = sorted(p.glob("*.npz"))
+            if not found:
+                raise StateError(text, "a folder with no state file (*.npz) in it", STATES_ALLOWED)
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def _read_states(paths: list[str]) -> list[tuple[Path, dict]]:
+    """The checked headers of the states named: one per seed, all at one step."""
+    states = [(p, read_header(p)) for p in _state_files(paths)]
+    seen: dict[int, Path] = {}
+    for p, h in states:
+        if h["seed"] in seen:
+            raise StateError(str(p), f"a second state of seed {h['seed']} (after "
+                             f"{seen[h['seed']]})", "one state per seed")
+        seen[h["seed"]] = p
+    steps = sorted({h["step"] for _, h in states})
+    if len(steps) > 1:
+        raise StateError(" ".join(paths), f"states saved at different steps {steps}",
+                         "states saved at one step (the branching point)")
+    return states
+
+
+def _pick_state(path: str, seed: int | None) -> tuple[Path, dict]:
+    """The one state ``run --from`` continues: a file, or a folder's state of ``seed``."""
+    states = [(p, read_header(p)) for p in _state_files([path])]
+    if seed is not None:
+        states = [(p, h) for p, h in states if h["seed"] == seed] or states
+        if states[0][1]["seed"] != seed:
+            raise StateError(path, f"no state of seed {seed} (it has seeds "
+                             f"{sorted(h['seed'] for _, h in states)})",
+                             "--seed naming one of the states' seeds, or no --seed")
+    if len(states) > 1:
+        raise StateError(path, f"a folder of {len(states)} states (seeds "
+                         f"{sorted(h['seed'] for _, h in states)})", "--seed choosing one of them")
+    return states[0]
+
+
+def _last_step(sc, start: int, steps: int | None, until: int | None, file: str) -> int:
+    """The last step of a run from ``start``: by --until, --steps or the scenario's run.steps."""
+    from model.model import last_step
+
+    if until is not None:
+        end, key, value = last_step(sc.params.start_year, until), "--until", until
+    elif steps is not None:
+        end, key, value = start + steps, "--steps", steps
+    else:
+        end, key, value = sc.steps, "run.steps", sc.steps
+    if end <= start:
+        year = sc.params.start_year + start / 4
+        raise ScenarioError(file, key, value, f"an end after the start of the run (step {start}, "
+                            f"{year:g}); give --until YEAR or --steps N")
+    return end
+
+
+def _rule_span(r) -> str:
+    lo = "start" if r.from_year < -1e8 else f"{r.from_year:g}"
+    hi = "on" if r.until_year > 1e8 else f"{r.until_year:g}"
+    return f"{lo} to {hi}"
+
+
+def _warn_idle(sc, first: int, last: int) -> None:
+    """Say on stderr which rules are never in force in the steps ``first .. last - 1``."""
+    idle = sc.idle_rules(first, last)
+    if not idle:
+        return
+    y = sc.params.start_year
+    shown = ", ".join(f"rule[{k}] ({_rule_span(sc.rules[k])})" for k in idle[:6])
+    more = f", ... (+{len(idle) - 6})" if len(idle) > 6 else ""
+    print(f"innogrid: warning: {sc.file}: {len(idle)} of {len(sc.rules)} rules are never in force "
+          f"in this run ({y + first / 4:g} to {y + last / 4:g}): {shown}{more}", file=sys.stderr)
+
+
+def _note_params(sc, changed: dict, header: dict) -> None:
+    if changed:
+        text = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        print(f"innogrid: note: {sc.file}: parameters that differ from the state's apply from "
+              f"{header['year']:g} on: {text}", file=sys.stderr)
+
+
 def _cmd_run(args) -> int:
-    from experiments.run import check_output_dir, run, write_outputs
+    from experiments.run import check_output_dir, run, state_name, write_outputs, write_state
 
     sc = load_scenario(args.scenario)
+    if args.seeds is not None:
+        return _run_seeds(args, sc)
+    jobs = None if args.jobs == 1 else args.jobs
+    for flag, v in (("--root-seed", args.root_seed), ("--jobs", jobs)):
+        if v is not None:
+            raise ScenarioError(args.scenario, flag, v, "only with --seeds")
     if args.out is None and sc.name in ("", ".", ".."):
         raise ScenarioError(args.scenario, "(file name)", sc.name,
                             "a scenario file name that can name a folder, or give --out")
     out_dir = check_output_dir(Path(args.out) if args.out else Path("results") / sc.name)
+    state, start = None, 0
+    if args.from_state:
+        state, header = _pick_state(args.from_state, args.seed)
+        changed = check_branch(header, sc, str(state))
+        start = header["step"]
+    end = _last_step(sc, start, args.steps, args.until, args.scenario)
+    if args.save_state:
+        check_output_dir(args.save_state, "--save-state")
+    _warn_idle(sc, start, end)
+    if state is not None:
+        _note_params(sc, changed, header)
     t0 = time.perf_counter()
-    out = run(sc, seed=args.seed, steps=args.steps)
+    out = run(sc, seed=None if state else args.seed, steps=end - start, state=state,
+              keep_model=bool(args.save_state))
     elapsed = time.perf_counter() - t0
+    if args.save_state:
+        out.metadata["state_saved"] = str(Path(args.save_state) / state_name(out.model.seed))
+        write_state(out.model, args.save_state)
     write_outputs(out, out_dir, figures=args.figures)
     print(_summary(out, elapsed))
+    if state is not None:
+        print(f"  continued {state} (seed {header['seed']}, saved at step {start}, "
+              f"{header['year']:g}, scenario {header['scenario']['name']})")
     print(f"  wrote {out_dir}/ (cities.csv, region.csv, flows/, metadata.json"
-          f"{', figures/' if args.figures else ''})")
+          f"{', figures/' if args.figures else ''})"
+          + (f" and {out.metadata['state_saved']}" if args.save_state else ""))
+    return 0
+
+
+def _run_seeds(args, sc) -> int:
+    """``run --seeds N --save-state DIR``: one state per replicate seed, nothing else."""
+    from experiments.compare import replicate_seeds
+    from experiments.run import check_output_dir, save_states, state_name
+
+    if not args.save_state:
+        raise ScenarioError(args.scenario, "--seeds", args.seeds,
+                            "only with --save-state DIR (it writes one state per seed)")
+    for flag, v in (("--out", args.out), ("--figures", args.figures or None),
+                    ("--seed", args.seed), ("--from", args.from_state)):
+        if v is not None:
+            raise ScenarioError(args.scenario, flag, v, "not with --seeds (it writes only the "
+                                "states; continue one with run --from DIR --seed SEED)")
+    root = ROOT_SEED if args.root_seed is None else args.root_seed
+    end = _last_step(sc, 0, args.steps, args.until, args.scenario)
+    check_output_dir(args.save_state, "--save-state")
+    _warn_idle(sc, 0, end)
+    seeds = replicate_seeds(root, args.seeds)
+    t0 = time.perf_counter()
+    save_states(sc, seeds, end, args.save_state, args.jobs)
+    year = sc.params.start_year + end / 4
+    print(f"innogrid run: {sc.name}, {len(seeds)} seeds from root {root}, {end} quarters to "
+          f"{year:g} ({time.perf_counter() - t0:.1f} s)")
+    names = ", ".join(state_name(s) for s in seeds[:2]) + (", ..." if len(seeds) > 2 else "")
+    print(f"  wrote {args.save_state}/ ({names}: one state per seed, for --from)")
     return 0
 
 
@@ -173,15 +356,42 @@ def _cmd_compare(args) -> int:
     from experiments.compare import SHOWN_MEASURES, run_compare, write_comparison
     from experiments.run import check_output_dir
 
-    for p in (args.base, *args.others):
-        load_scenario(p)  # validate every file and the target before any run
+    # validate every file and the target before any run
+    scs = [load_scenario(p) for p in (args.base, *args.others)]
+    states, start = None, 0
+    if args.from_states:
+        for flag, v in (("--seeds", args.seeds), ("--root-seed", args.root_seed)):
+            if v is not None:
+                raise ScenarioError(args.base, flag, v, "not with --from (the states' seeds are "
+                                    "the seeds)")
+        found = _read_states(args.from_states)
+        states = [str(p) for p, _ in found]
+        start = found[0][1]["step"]
+        for sc in scs:
+            changed = {}
+            for p, h in found:
+                changed = check_branch(h, sc, str(p))
+            _note_params(sc, changed, found[0][1])
+    seeds = 20 if args.seeds is None else args.seeds
+    root = ROOT_SEED if args.root_seed is None else args.root_seed
+    steps = None
+    if args.until is not None or args.steps is not None:
+        steps = _last_step(scs[0], start, args.steps, args.until, args.base) - start
+    for sc, p in zip(scs, (args.base, *args.others), strict=True):
+        _warn_idle(sc, start, start + steps if steps else _last_step(sc, start, None, None, p))
     check_output_dir(args.out)
     t0 = time.perf_counter()
-    runs, summary, meta = run_compare(args.base, args.others, args.seeds, args.root_seed,
-                                      args.steps, args.jobs)
+    runs, summary, meta = run_compare(args.base, args.others, seeds, root, steps, args.jobs,
+                                      states=states)
     write_comparison(runs, summary, meta, args.out)
-    print(f"innogrid compare: base {args.base}, {args.seeds} common seeds from root "
-          f"{args.root_seed} ({time.perf_counter() - t0:.1f} s)")
+    if states:
+        y = scs[0].params.start_year
+        print(f"innogrid compare: base {args.base}, {len(states)} saved states (seeds "
+              f"{', '.join(str(s) for s in meta['seeds'])}) at {y + start / 4:g}, continued "
+              f"to {y + meta['steps'] / 4:g} ({time.perf_counter() - t0:.1f} s)")
+    else:
+        print(f"innogrid compare: base {args.base}, {seeds} common seeds from root "
+              f"{root} ({time.perf_counter() - t0:.1f} s)")
     shown = summary[summary["measure"].isin(SHOWN_MEASURES) | (summary["expected"] != "")]
     for comp, g in shown.groupby("comparison", sort=False):
         print(f"  {comp} - base:")

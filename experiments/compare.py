@@ -22,6 +22,7 @@ from experiments.run import process_pool, provenance
 from model.model import InnovationModel
 from model.observe import SCENARIO_MEASURES
 from model.scenario import Scenario, load_scenario
+from model.state import read_header, state_info
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
            "MEASURES", "SHOWN_MEASURES"]
@@ -42,15 +43,28 @@ def replicate_seeds(root: int, n: int) -> list[int]:
 
 
 def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = None,
-                      targets: list[int] | None = None) -> dict[str, Any]:
+                      targets: list[int] | None = None,
+                      state: str | Path | None = None) -> dict[str, Any]:
     """Run one scenario with one seed and return the compared measures.
 
     ``targets``: the cities whose rank and share are measured (default: the cities the
-    scenario's own rules name).
+    scenario's own rules name). ``state``: continue this saved state under the scenario
+    (its seed is the state's), ``steps`` quarters from the saved step (default: up to
+    step ``run.steps``). The measures cover the whole run either way, the saved steps
+    included: run totals and flows count from the start, so a branch and a replay of
+    the same rules from the start give the same numbers, and the saved part, common to
+    every scenario continued from the state, drops out of the paired differences.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    m = InnovationModel(sc, seed=seed, collect_agents=False)
-    m.run(sc.steps if steps is None else steps)
+    if state is None:
+        m = InnovationModel(sc, seed=seed, collect_agents=False)
+        m.run(sc.steps if steps is None else steps)
+    else:
+        m = InnovationModel.load(state, sc)
+        steps = sc.steps - m.world.step if steps is None else steps
+        if steps < 0:
+            raise ValueError(f"{state} is at step {m.world.step}, after {sc.name}'s end")
+        m.run(steps)
     c, geo, fl = m.city, m.geo, m.world.flows
     regions = m.region_frame()
     region = regions.iloc[-1]
@@ -86,21 +100,32 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
 
 
 def _job(args: tuple) -> dict[str, Any]:
-    scenario, seed, steps, targets = args
-    return scenario_measures(scenario, seed, steps, targets)
+    scenario, seed, steps, targets, state = args
+    return scenario_measures(scenario, seed, steps, targets, state)
 
 
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
             steps: int | None = None, executor: Executor | None = None,
-            params: dict[str, Any] | None = None, progress: bool | None = False) -> pd.DataFrame:
+            params: dict[str, Any] | None = None, progress: bool | None = False,
+            states: list[str | Path] | None = None) -> pd.DataFrame:
     """Run the base and every other scenario over the same seeds; one row per run.
 
     The targeted cities of each other scenario are measured in the base too, so that
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
     overrides model parameters in every scenario alike (e.g. another calibrated set).
     ``progress``: a progress bar (None: only on a terminal).
+
+    ``states``: saved states, one per seed, from which every scenario continues
+    (``steps`` quarters; see :func:`scenario_measures`); their seeds replace ``seeds``
+    and ``root``. Each scenario continues a state with the same generator state, so the
+    random numbers are common from the branching point on.
     """
-    seed_list = replicate_seeds(root, seeds)
+    if states:
+        seed_list = [int(read_header(p)["seed"]) for p in states]
+        state_of = {s: str(p) for s, p in zip(seed_list, states, strict=True)}
+    else:
+        seed_list = replicate_seeds(root, seeds)
+        state_of = dict.fromkeys(seed_list)
     scs = {p: load_scenario(p) for p in [base, *others]}
     if params:
         scs = {p: sc.with_overrides(params=params) for p, sc in scs.items()}
@@ -109,7 +134,7 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
         tg = scs[p].targets()
         for s in seed_list:
             for which in (base, p):
-                jobs.append((scs[which], s, steps, tg))
+                jobs.append((scs[which], s, steps, tg, state_of[s]))
                 keys.append({"comparison": Path(p).stem, "scenario": Path(which).stem,
                              "role": "base" if which == base else "other", "seed": s})
     from tqdm import tqdm
@@ -178,17 +203,31 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
 
 
 def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int | None,
-                jobs: int, progress: bool | None = None
+                jobs: int, progress: bool | None = None,
+                states: list[str | Path] | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Compare scenarios with ``jobs`` worker processes; return runs, summary, metadata."""
+    """Compare scenarios with ``jobs`` worker processes; return runs, summary, metadata.
+
+    With ``states`` (see :func:`compare`) the metadata records each state's provenance
+    (``from_states``: file, sha256, seed, step, year, saved scenario) and the seeds are
+    theirs; ``steps`` there is the last step of the runs.
+    """
+    kw = {"progress": progress, "states": states}
     if jobs > 1:
         with process_pool(jobs) as ex:
-            runs = compare(base, others, seeds, root, steps, executor=ex, progress=progress)
+            runs = compare(base, others, seeds, root, steps, executor=ex, **kw)
     else:
-        runs = compare(base, others, seeds, root, steps, progress=progress)
+        runs = compare(base, others, seeds, root, steps, **kw)
     summary = summarise(runs, expectations(others))
     sc = load_scenario(base)
-    meta = provenance(sc, seed=root, steps=sc.steps if steps is None else steps)
-    meta.update(kind="comparison", root_seed=root, seeds=replicate_seeds(root, seeds),
-                base=base, others=others)
+    if states:
+        info = [state_info(p) for p in states]
+        start = info[0]["step"]
+        meta = provenance(sc, seed=None, steps=(sc.steps if steps is None else start + steps))
+        meta.update(kind="comparison", root_seed=None, seeds=[i["seed"] for i in info],
+                    from_states=info, base=base, others=others)
+    else:
+        meta = provenance(sc, seed=root, steps=sc.steps if steps is None else steps)
+        meta.update(kind="comparison", root_seed=root, seeds=replicate_seeds(root, seeds),
+                    base=base, others=others)
     return runs, summary, meta

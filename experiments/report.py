@@ -170,6 +170,17 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     return write_file(html_path, _page(title, body), GENERATOR)
 
 
+def _branch_rows(meta: dict) -> list[tuple[str, Any]]:
+    """Rows naming the saved state(s) a run or comparison continued, if any."""
+    states = meta.get("from_states") or ([meta["from_state"]] if meta.get("from_state") else [])
+    if not states:
+        return []
+    s = states[0]
+    return [("continued from", f"{len(states)} saved state{'s' if len(states) > 1 else ''} at "
+             f"step {s.get('step')} ({s.get('year')}) of {s.get('scenario')}: "
+             + ", ".join(str(x.get("file")) for x in states))]
+
+
 def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     from model.observe import tier_transitions
 
@@ -183,7 +194,8 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
             _kv([("scenario", name), ("scenario file", sc.get("file", "")),
                  ("seed", meta.get("seed", "")), ("steps (quarters)", meta.get("steps", "")),
                  ("geography", meta.get("geography", "")),
-                 ("years", f"{region['year'].min():g} to {region['year'].max():g}")])]
+                 ("years", f"{region['year'].min():g} to {region['year'].max():g}"),
+                 *_branch_rows(meta)])]
     body.append(_provenance(meta))
 
     last_step = int(cities["step"].max())
@@ -256,7 +268,7 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
                  ("steps (quarters)", meta.get("steps", "")),
                  ("root seed", meta.get("root_seed", meta.get("seed", ""))),
                  ("paired seeds", ", ".join(map(str, meta.get("seeds", [])))),
-                 ("runs", len(runs))])]
+                 ("runs", len(runs)), *_branch_rows(meta)])]
     body.append("<h2>Differences (other − base) with 95% intervals</h2>")
     body.append("<p class=\"note\">Mean paired difference over seeds with a 95% t-interval. "
                 "★ marks rows whose interval excludes 0. <em>expected</em> is a scenario's "

@@ -11,8 +11,10 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata as _md
@@ -25,9 +27,10 @@ from experiments.lifetime import worker_init
 from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
+from model.state import state_info
 
 __all__ = ["Outcomes", "run", "provenance", "write_outputs", "check_output_dir", "OutputError",
-           "process_pool"]
+           "process_pool", "state_name", "save_state_job", "write_state", "save_states"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,23 +95,100 @@ def provenance(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
 
 
 def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = None,
-        keep_model: bool = False) -> Outcomes:
+        keep_model: bool = False, state: str | Path | None = None) -> Outcomes:
     """Run one scenario with one seed for ``steps`` quarters.
 
     Parameters
     ----------
     scenario : Scenario or path to a TOML file.
-    seed : root seed; default the scenario's ``run.seed``.
-    steps : quarters; default the scenario's ``run.steps``.
+    seed : root seed; default the scenario's ``run.seed`` (with ``state``: the state's).
+    steps : quarters to run; default the scenario's ``run.steps`` (with ``state``: up to
+        step ``run.steps``).
     keep_model : keep the model object in the outcomes (for notebooks).
+    state : a state file to continue from, under ``scenario`` (a branch: its parameters
+        and rules apply from the saved step on). The tables then hold the saved steps
+        too, and the metadata the state's provenance (``from_state``).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    seed = sc.seed if seed is None else int(seed)
-    steps = sc.steps if steps is None else int(steps)
+    if state is None:
+        seed = sc.seed if seed is None else int(seed)
+        steps = sc.steps if steps is None else int(steps)
+        m = InnovationModel(sc, seed=seed, collect_agents=False)
+    else:
+        m = InnovationModel.load(state, sc)
+        if seed is not None and int(seed) != m.seed:
+            raise ValueError(f"{state} is a state of seed {m.seed}, not {seed}")
+        steps = sc.steps - m.world.step if steps is None else int(steps)
+        if steps < 0:
+            raise ValueError(f"{state} is at step {m.world.step}, after {sc.name}'s end")
+    start = m.world.step
+    m.run(steps)
+    meta = provenance(sc, m.seed, m.world.step)
+    if state is not None:
+        meta["from_state"] = {**state_info(state),
+                              "params_changed": m.restored_from["params_changed"]}
+        meta["steps_run"] = m.world.step - start
+    return Outcomes(cities=m.cities_frame(), region=m.region_frame(), flows=m.flows_frames(),
+                    metadata=meta, model=m if keep_model else None)
+
+
+def state_name(seed: int) -> str:
+    """The file name of a seed's state in a folder of states: ``seed-<seed>.npz``."""
+    return f"seed-{int(seed)}.npz"
+
+
+def save_state_job(args: tuple) -> str:
+    """Run ``(scenario, seed, steps, path)`` from the start and save its state (a worker job)."""
+    sc, seed, steps, path = args
     m = InnovationModel(sc, seed=seed, collect_agents=False)
     m.run(steps)
-    return Outcomes(cities=m.cities_frame(), region=m.region_frame(), flows=m.flows_frames(),
-                    metadata=provenance(sc, seed, steps), model=m if keep_model else None)
+    return str(m.save(path))
+
+
+def write_state(model: InnovationModel, directory: str | Path) -> Path:
+    """Save ``model``'s state into a folder of states as ``seed-<seed>.npz``.
+
+    The folder is an output like any other (:mod:`experiments.output`): new, empty or
+    ours. Each seed's file is its own kind of output, so the states of other seeds
+    written earlier stay and the same seed's is replaced.
+    """
+    name = state_name(model.seed)
+    with output_dir(directory, f"state {name}", flag="--save-state") as tmp:
+        model.save(tmp / name)
+    return Path(directory) / name
+
+
+def save_states(scenario: Scenario, seeds: list[int], steps: int, directory: str | Path,
+                jobs: int = 1) -> list[Path]:
+    """Run ``scenario`` for every seed from the start and save each state into ``directory``.
+
+    Runs go to ``jobs`` worker processes; their states are written into a scratch folder
+    beside ``directory`` and then moved in one seed at one time, as :func:`write_state`
+    does (an interruption leaves the states already moved, each one whole).
+    """
+    target = Path(directory).resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.states-", dir=target.parent))
+    except OSError as e:
+        raise OutputError(f"--save-state {directory}: cannot be written ({e.strerror})") from None
+    try:
+        args = [(scenario, s, steps, scratch / state_name(s)) for s in seeds]
+        if jobs > 1:
+            with process_pool(jobs) as ex:
+                list(ex.map(save_state_job, args))
+        else:
+            for a in args:
+                save_state_job(a)
+        out = []
+        for s in seeds:
+            name = state_name(s)
+            with output_dir(directory, f"state {name}", flag="--save-state") as tmp:
+                os.replace(scratch / name, tmp / name)
+            out.append(Path(directory) / name)
+        return out
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def process_pool(jobs: int) -> ProcessPoolExecutor:

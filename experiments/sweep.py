@@ -62,6 +62,7 @@ from experiments.output import OutputError, atomic_write, claim, owned
 from experiments.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
 from model.scenario import ScenarioError, check_name, load_scenario, read_toml
+from model.state import code_version as model_code_version
 
 __all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
            "load_results", "tidy", "Store", "BACKENDS"]
@@ -72,7 +73,6 @@ SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "
              "design", "params", "outcomes"}
 DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
 BUILTIN_MODELS = ("abm", "ishigami")
-MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
 
 @dataclass(frozen=True)
@@ -280,12 +280,11 @@ def design_points(spec: SweepSpec) -> list[dict[str, float]]:
 def code_version(model: str = "abm") -> str:
     """A hash of the code that computes a run.
 
-    The ``model/`` package (sources and data) and, for ``"package.module:function"`` or
+    The ``model/`` package (sources and data: :func:`model.state.code_version`, the hash a
+    saved state is checked against) and, for ``"package.module:function"`` or
     ``"ishigami"``, the module's source file.
     """
-    h = hashlib.sha256()
-    files = sorted(p for p in MODEL_DIR.rglob("*")
-                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    extra: tuple[Path, ...] = ()
     if model != "abm":
         name = ("experiments.sensitivity_analysis" if model == "ishigami"
                 else model.partition(":")[0])
@@ -293,11 +292,8 @@ def code_version(model: str = "abm") -> str:
             origin = importlib.util.find_spec(name).origin
         except (ImportError, AttributeError, ValueError):
             origin = None
-        files += [Path(origin)] if origin and Path(origin).is_file() else []
-    for f in files:
-        name = f.relative_to(MODEL_DIR).as_posix() if f.is_relative_to(MODEL_DIR) else f.name
-        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+        extra = (Path(origin),) if origin and Path(origin).is_file() else ()
+    return model_code_version(extra)
 
 
 def _scenario_content(scenario: str) -> tuple[str, int]:

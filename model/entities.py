@@ -420,6 +420,19 @@ class World:
     spill_key: tuple | None = None            # policy state the cached kernel was built for
     barrier: np.ndarray | None = None         # (N, N) provincial barrier left per pair (spill)
 
+    #: The fields that are caches: pure functions of the geography, the parameters and the
+    #: policy in force, rebuilt by ``spill`` (kernel, distances, barrier) and ``invest``
+    #: (reach) when their key, the policy state, changes. A restored state keeps them; a
+    #: branch with other parameters clears them (:meth:`clear_caches`), since the keys do
+    #: not hold the parameters.
+    CACHES: ClassVar[tuple[str, ...]] = ("spill_weights", "spill_key", "eff_dist", "barrier",
+                                         "reach")
+
+    def clear_caches(self) -> None:
+        """Drop the caches (:data:`CACHES`); the next step rebuilds them before any use."""
+        for name in self.CACHES:
+            setattr(self, name, None)
+
     @property
     def year(self) -> float:
         """Calendar time of the current step (start year + step / 4)."""

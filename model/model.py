@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
 import pandas as pd
 
 from model import observe
-from model.entities import FirmView, Government, TalentView, VentureFund
+from model import state as state_file
+from model.entities import FirmView, Government, TalentView, VentureFund, World
 from model.geography import build_space
 from model.init import build_world
 from model.scenario import Scenario, load_scenario
@@ -25,7 +27,7 @@ from model.submodels.relocate import relocate
 from model.submodels.renew import renew
 from model.submodels.spill import spill
 
-__all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS"]
+__all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS", "last_step"]
 
 #: Columns of the per-city output table (one row per step and city).
 CITY_COLUMNS = (
@@ -66,20 +68,35 @@ class InnovationModel(mesa.Model):
     >>> m.step(); m.city_view("Hefei")     # doctest: +SKIP
     """
 
+    #: The model's own recorded data (beyond ``world``), saved in a state file.
+    RECORDED: ClassVar[tuple[str, ...]] = ("_city_rows", "_region_rows", "_history", "_tracked")
+
     def __init__(self, scenario: Scenario | str | None = None, seed: int | None = None,
                  collect_agents: bool = True):
         if scenario is None:
             scenario = "yrd_baseline.toml"
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
+        self._build(scenario, int(scenario.seed if seed is None else seed), collect_agents)
+        self._observe()
+
+    def _build(self, scenario: Scenario, seed: int, collect_agents: bool,
+               world: World | None = None) -> None:
+        """Everything but the first observation; ``world``: a restored state (``load``)."""
         self.config = scenario
-        self.seed = int(scenario.seed if seed is None else seed)
+        self.seed = seed
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(self.seed)))
         self.geo = scenario.geography
         self.params = scenario.params
         self._active_rules: tuple[int, ...] | None = None
-        self.policy, self._active_rules = scenario.policy_at(self.params.start_year)
-        self.world = build_world(self.params, self.geo, self.policy, self.rng)
+        year = self.params.start_year if world is None else world.year
+        self.policy, self._active_rules = scenario.policy_at(year)
+        if world is None:
+            world = build_world(self.params, self.geo, self.policy, self.rng)
+        world.policy = self.policy
+        self.world = world
+        self.collect_agents = collect_agents
+        self.restored_from: dict[str, Any] | None = None
         self.space, cells = build_space(self.geo, self.random)
         self.governments = [Government(self, i, cells[i]) for i in range(self.geo.n)]
         self.fund_agents = [VentureFund(self, i) for i in range(self.world.funds.n)]
@@ -97,7 +114,6 @@ class InnovationModel(mesa.Model):
                                                "tier": lambda g: int(g.model.city.tier[g.city])}}
                                  if collect_agents else None),
         )
-        self._observe()
 
     # ---------------------------------------------------------------- accessors
     @property
@@ -214,10 +230,133 @@ class InnovationModel(mesa.Model):
         w.step += 1
         self._observe()
 
-    def run(self, steps: int | None = None) -> None:
-        """Run ``steps`` quarters (default: the scenario's ``run.steps``)."""
+    def run(self, steps: int | None = None, until: int | None = None) -> None:
+        """Run ``steps`` more quarters (default: the scenario's ``run.steps``).
+
+        ``until``: instead, run through the end of this calendar year (to the step
+        :func:`last_step` gives), from wherever the model stands (a restored model too).
+        """
+        if until is not None:
+            steps = last_step(self.params.start_year, until) - self.world.step
+            if steps < 0:
+                raise ValueError(f"the model is at {self.world.year:g}, after the end of {until}")
         for _ in range(self.config.steps if steps is None else steps):
             self.step()
+
+    # ---------------------------------------------------------------- saving and restoring
+    def save(self, path: str | Path) -> Path:
+        """Write this model's whole state to one file (no pickle; see ``model/state.py``).
+
+        :meth:`load` restores a model that continues bit for bit as this one would: every
+        array of ``world``, the generators' states, Mesa's step counter and clock, and
+        the recorded tables, so ``cities_frame()`` and ``region_frame()`` of the restored
+        model cover the steps before the save too. The scenario is saved with it.
+        """
+        w, sc, geo = self.world, self.config, self.geo
+        arrays: dict[str, np.ndarray] = {}
+        world = state_file.encode(w, "world", arrays, {id(w.geo): "geography",
+                                                      id(w.params): "params"})
+        recorded = {}
+        for name in self.RECORDED:
+            value = getattr(self, name)
+            if _is_table(value):
+                value = {"rows": state_file.stack_rows(value)}
+            recorded[name] = value
+        dc = self.datacollector
+        recorded["datacollector"] = {
+            "model_vars": dc.model_vars, "collection_steps": dc._collection_steps,
+            "agent_records": [[t, rows] for t, rows in dc._agent_records.items()],
+            "agenttype_records": [[t, {k.__name__: rows for k, rows in d.items()}]
+                                  for t, d in dc._agenttype_records.items()],
+            "tables": dc.tables, "validated": dc._validated,
+        }
+        resolved = {**sc.raw, "run": {**sc.raw.get("run", {}), "steps": sc.steps, "seed": sc.seed},
+                    "params": sc.params.to_dict()}
+        version, internal, gauss = self.random.getstate()
+        header = {
+            **state_file.new_header(),
+            "seed": self.seed, "step": w.step, "year": w.year,
+            "collect_agents": self.collect_agents,
+            "scenario": {"name": sc.name, "file": sc.file, "resolved": resolved},
+            "params": self.params.to_dict(),
+            "geography": {"name": geo.name, "n": geo.n,
+                          "digest": state_file.geography_digest(geo)},
+            "rng": self.rng.bit_generator.state,
+            "python_random": [version, list(internal), gauss],
+            "mesa": {"steps": self.steps, "time": self.time, "running": self.running},
+            "restored_from": self.restored_from,
+            "world": world,
+            "recorded": state_file.encode(recorded, "recorded", arrays),
+        }
+        return state_file.write_state(path, header, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path, scenario: Scenario | str | None = None) -> InnovationModel:
+        """Restore a model saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : a state file.
+        scenario : Scenario or path, optional
+            Continue under another scenario (a branch): its parameters and policy rules
+            apply from the saved step on (a rule in force at the saved year is in force at
+            once, a later one from its ``from_year``). It must be on the state's geography
+            and share its ``start_year``. Default: the scenario the state was saved with.
+
+        Raises
+        ------
+        StateError
+            The file is not a state of this format and model code, is corrupt, or the
+            scenario cannot continue it (a ``ScenarioError``: exit status 2 at the CLI).
+        """
+        file = str(path)
+        header, arrays = state_file.read_state(path)
+        if scenario is None:
+            sc = state_file.saved_scenario(header, file)
+        else:
+            sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        changed = state_file.check_branch(header, sc, file)
+        m = cls.__new__(cls)
+        try:
+            world = state_file.decode(header["world"], arrays,
+                                      {"geography": sc.geography, "params": sc.params})
+            recorded = state_file.decode(header["recorded"], arrays)
+            m._build(sc, int(header["seed"]), bool(header["collect_agents"]), world=world)
+            m._restore(header, recorded)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
+            raise state_file.StateError(file, f"its state cannot be decoded ({type(e).__name__}: "
+                                        f"{e}; corrupt)") from None
+        if changed:  # the caches are keyed by the policy, not by the parameters
+            world.clear_caches()
+        m.restored_from = {"file": file, "seed": m.seed, "step": world.step, "year": world.year,
+                           "scenario": header["scenario"]["name"],
+                           "params_changed": {k: list(v) for k, v in changed.items()}}
+        return m
+
+    def _restore(self, header: dict[str, Any], recorded: dict[str, Any]) -> None:
+        for name in self.RECORDED:
+            value = recorded[name]
+            if isinstance(value, dict) and set(value) == {"rows"}:
+                value = state_file.unstack_rows(value["rows"])
+            setattr(self, name, value)
+        dc = self.datacollector
+        saved = recorded["datacollector"]
+        types = {t.__name__: t for t in dc.agenttype_reporters}
+        dc.model_vars = saved["model_vars"]
+        dc._collection_steps = saved["collection_steps"]
+        dc._agent_records = {t: rows for t, rows in saved["agent_records"]}
+        dc._agenttype_records = {t: {types[k]: rows for k, rows in d.items()}
+                                 for t, d in saved["agenttype_records"]}
+        dc.tables = saved["tables"]
+        dc._validated = saved["validated"]
+        self.rng.bit_generator.state = header["rng"]
+        version, internal, gauss = header["python_random"]
+        self.random.setstate((version, tuple(internal), gauss))
+        mesa_state = header["mesa"]
+        self.steps, self.time = int(mesa_state["steps"]), float(mesa_state["time"])
+        self.running = bool(mesa_state["running"])
+        self._default_schedule.pause()   # Mesa's next step event: one unit after the clock
+        self._default_schedule.resume()
 
     def _apply_policy(self) -> None:
         year = self.world.year
@@ -329,3 +468,20 @@ class InnovationModel(mesa.Model):
         return {k: pd.DataFrame(v, index=pd.Index(names, name="from"), columns=names)
                 for k, v in self.world.flows.items()}
 
+
+
+def last_step(start_year: int, year: int) -> int:
+    """The step at the end of calendar ``year``: ``(year + 1 - start_year) * 4``.
+
+    Example: a 2001 start ends 2021 at step 84 (the state at 2022.0) and 2035 at step 140.
+    """
+    return int(round((year + 1 - start_year) * 4))
+
+
+def _is_table(value: Any) -> bool:
+    """A non-empty list of dicts with the same keys, each value an array, number or string."""
+    if not (isinstance(value, list) and value and all(isinstance(r, dict) for r in value)):
+        return False
+    keys = list(value[0])
+    return all(list(r) == keys and all(isinstance(v, (np.ndarray, np.generic, int, float, str))
+                                       for v in r.values()) for r in value)

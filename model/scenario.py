@@ -142,6 +142,17 @@ class Scenario:
         arrays["_lead_targets"] = lead
         return arrays, active
 
+    def idle_rules(self, first_step: int, last_step: int) -> list[int]:
+        """Indices of the rules in force at none of the steps ``first_step .. last_step - 1``.
+
+        A step applies the rules in force at its start, ``start_year + step / 4``: from a
+        2001 start, a rule ``from_year = 2024`` is in force from step 92 on, and one that
+        ended in 2017 is idle in a run continued from step 84.
+        """
+        years = self.params.start_year + np.arange(first_step, max(first_step, last_step)) / 4.0
+        return [k for k, r in enumerate(self.rules)
+                if not ((years >= r.from_year) & (years < r.until_year)).any()]
+
     def with_overrides(self, steps: int | None = None, seed: int | None = None,
                        params: dict[str, Any] | None = None) -> Scenario:
         """A copy with run settings or parameters replaced (validated)."""

@@ -27,3 +27,15 @@ def test_sweep_benchmark_quick_mode_runs():
     data = json.loads((ROOT / "benchmarks" / "results_sweep_quick.json").read_text())
     assert data["sobol"]["runs"] == 4 * (8 + 2) and data["sobol"]["failed"] == 0
     assert data["machine"]["cpu_model"]
+
+
+def test_branch_benchmark_quick_mode_runs(tmp_path):
+    out = tmp_path / "branch.json"
+    proc = subprocess.run([sys.executable, "benchmarks/bench_branch.py", "--quick", "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert {"machine", "code", "date_utc", "f", "g"} <= set(data)
+    assert data["f"]["config"]["runs_per_comparison"] == 2 and data["f"]["rows"] == [2, 2]
+    assert data["g"]["replay_s"]["median"] > 0 and data["f"]["ratio_replay_over_branch"] > 0
+    assert "(f)" in proc.stdout and "(g)" in proc.stdout
