@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from model.params import SECTORS
+from model.params import SECTORS, unknown_key
 
 __all__ = ["Geography", "GeographyError", "grid", "yrd", "peers", "haversine_km", "build_space",
            "load", "RESEARCH_COLUMNS"]
@@ -321,8 +321,7 @@ def load(spec: dict[str, Any], rng: np.random.Generator) -> Geography:
                "corridor_cells"}
     for k in spec:
         if k not in allowed:
-            raise GeographyError(f"geography.{k}", spec[k],
-                                 f"unknown key; allowed: {sorted(allowed)}")
+            raise GeographyError(f"geography.{k}", spec[k], unknown_key(k, allowed))
     for k in ("cores", "corridor_cells"):
         if k in spec:
             cells = spec[k]

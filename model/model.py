@@ -61,22 +61,30 @@ class InnovationModel(mesa.Model):
         Generator (``self.rng``) is built from it and passed to every submodel.
     collect_agents : bool
         Also collect per-government rows in the Mesa ``DataCollector`` (small cost).
+    **params
+        Parameter overrides by name (any field of ``Params``), validated like a scenario
+        file's ``[params]``: a bad name or value raises ``ScenarioError``. So Mesa's own
+        ``mesa.batch_run(InnovationModel, parameters={"innov_rate": [...]}, rng=[...])``
+        works; ``running`` turns False at the scenario's last step.
 
     Examples
     --------
     >>> m = InnovationModel(seed=1)        # doctest: +SKIP
     >>> m.step(); m.city_view("Hefei")     # doctest: +SKIP
+    >>> InnovationModel("grid_baseline.toml", seed=2, innov_rate=0.01)  # doctest: +SKIP
     """
 
     #: The model's own recorded data (beyond ``world``), saved in a state file.
     RECORDED: ClassVar[tuple[str, ...]] = ("_city_rows", "_region_rows", "_history", "_tracked")
 
     def __init__(self, scenario: Scenario | str | None = None, seed: int | None = None,
-                 collect_agents: bool = True):
+                 collect_agents: bool = True, **params: Any):
         if scenario is None:
             scenario = "yrd_baseline.toml"
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
+        if params:
+            scenario = scenario.with_overrides(params=params)
         self._build(scenario, int(scenario.seed if seed is None else seed), collect_agents)
         self._observe()
 
@@ -229,6 +237,7 @@ class InnovationModel(mesa.Model):
         renew(w, rng)
         w.step += 1
         self._observe()
+        self.running = w.step < self.config.steps  # Mesa's batch_run and the dashboard stop
 
     def run(self, steps: int | None = None, until: int | None = None) -> None:
         """Run ``steps`` more quarters (default: the scenario's ``run.steps``).

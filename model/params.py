@@ -20,12 +20,13 @@ the derived sample scale (see ``model.init``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["Params", "Policy", "ParamError", "param_table", "SECTORS", "STAGES",
-           "REFERENCE_TALENT"]
+__all__ = ["Params", "Policy", "ParamError", "param_table", "unknown_key", "SECTORS",
+           "STAGES", "REFERENCE_TALENT"]
 
 #: Sample size at which initial knowledge, platforms and research output take their nominal
 #: values; they scale with ``n_talent / REFERENCE_TALENT`` so that a larger sample of agents
@@ -94,6 +95,24 @@ def _check(key: str, value: Any, meta: dict, length: int | None) -> Any:
     return value
 
 
+def unknown_key(key: str, known) -> str:
+    """What is allowed instead of an unknown key: the closest names first, then the rest.
+
+    A short list is given whole; a long one (the 100-odd parameters) as its closest matches
+    and where the full list is. Example: ``unknown_key("innov_ratee", ["innov_rate",
+    "innov_value"])`` -> ``"unknown key; did you mean 'innov_rate'? allowed: ['innov_rate',
+    'innov_value']"``.
+    """
+    names = sorted(known)
+    close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    if len(names) <= 12:
+        return f"unknown key; {hint}allowed: {names}"
+    return (f"unknown key; {hint}allowed: one of {len(names)} names (docs/ODD.md, Appendix B)"
+            if hint else
+            f"unknown key; allowed: one of {len(names)} names: {', '.join(names)}")
+
+
 class _Validated:
     """Mixin: range/type validation on construction and typed overrides."""
 
@@ -112,7 +131,7 @@ class _Validated:
         known = {f.name for f in fields(self)}  # type: ignore[arg-type]
         for k in overrides:
             if k not in known:
-                raise ParamError(k, overrides[k], f"unknown key; allowed keys: {sorted(known)}")
+                raise ParamError(k, overrides[k], unknown_key(k, known))
         return dataclasses.replace(self, **overrides)  # type: ignore[type-var]
 
     def to_dict(self) -> dict[str, Any]:

@@ -37,3 +37,16 @@ def test_section_7_follows_step_order():
     sections = re.findall(r"^### 7\.(\d+) (\w+)$", ODD, re.M)
     assert [name for _, name in sections] == calls
     assert [int(k) for k, _ in sections] == list(range(1, len(calls) + 1))
+
+
+def test_license_citation_and_changelog_agree_with_the_package():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert project["license"]["text"] == "MIT" and licence.startswith("MIT License")
+    cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(r'^version: "?' + re.escape(project["version"]) + '"?$', cff, re.M)
+    assert re.search(r"^license: MIT$", cff, re.M)
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## {project['version']}" in changelog

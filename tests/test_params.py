@@ -39,6 +39,18 @@ def test_unknown_key_is_named():
         Params().replace(p_serch=0.1)
 
 
+def test_unknown_key_suggests_the_closest_names_not_a_hundred():
+    with pytest.raises(ParamError) as e:
+        Params().replace(p_serch=0.1)
+    msg = e.value.allowed
+    assert "did you mean 'p_search'" in msg
+    assert "innov_rate" not in msg and len(msg) < 150
+    # nothing close: the whole list, so the user can still find the name
+    with pytest.raises(ParamError) as e:
+        Params().replace(zzz=1)
+    assert "did you mean" not in e.value.allowed and "innov_rate" in e.value.allowed
+
+
 def test_sector_tuple_length_and_range():
     with pytest.raises(ParamError, match="list of 4"):
         Params().replace(rd_intensity=[0.1, 0.1])
