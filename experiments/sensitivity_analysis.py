@@ -281,11 +281,17 @@ def _salib_sobol_seed(seed: int) -> int:
 
 
 def _rows(method: str, outcome: str, param: str, index: str, value: float,
-          half_width: float = math.nan) -> dict[str, Any]:
+          half_width: float = math.nan, floor: float = -math.inf) -> dict[str, Any]:
+    """One row; the interval ``value -/+ half_width``, its low end clipped at ``floor``.
+
+    Example: mu* 0.02 with half-width 0.03 and floor 0 -> interval [0, 0.05] (mu* is a
+    mean of absolute values: the normal form would reach below zero, which it cannot).
+    """
     value = float(value)
     half_width = float(half_width)
     return {"method": method, "outcome": outcome, "param": param, "index": index,
-            "value": value, "conf_low": value - half_width, "conf_high": value + half_width}
+            "value": value, "conf_low": max(value - half_width, floor),
+            "conf_high": value + half_width}
 
 
 def _check_morris_levels(sp: dict, X: np.ndarray, levels: int) -> None:
@@ -369,8 +375,9 @@ def analyze(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
         - Sobol': ``S1`` and ``ST`` per parameter, plus ``S2`` per pair with
           ``param = "a,b"`` when ``second_order``. Intervals are SALib's bootstrap
           intervals, ``value -/+ z * sd`` of the resampled estimates.
-        - Morris: ``mu_star`` (with SALib's bootstrap interval, built the same way),
-          ``mu`` and ``sigma`` (intervals NaN).
+        - Morris: ``mu_star`` (with SALib's bootstrap interval, built the same way, its
+          low end clipped at 0 since mu* cannot be negative), ``mu`` and ``sigma``
+          (intervals NaN).
         - PAWN: ``minimum, mean, median, maximum, CV, stdev`` of the KS distances over
           the slides, as SALib returns them. Only ``median`` (PAWN's headline index) gets
           an interval, ``median -/+ z * sd`` where ``sd`` is the standard deviation of the
@@ -456,7 +463,7 @@ def analyze(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
                                    num_levels=levels, seed=seed)
         for j, name in enumerate(names):
             rows.append(_rows(method, outcome, name, "mu_star", S["mu_star"][j],
-                              S["mu_star_conf"][j]))
+                              S["mu_star_conf"][j], floor=0.0))
         for index in ("mu", "sigma"):
             for j, name in enumerate(names):
                 rows.append(_rows(method, outcome, name, index, S[index][j]))

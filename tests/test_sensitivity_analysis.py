@@ -164,6 +164,16 @@ def test_morris_ishigami(morris_table):
     assert sigma["value"].idxmax() == "x3"
 
 
+def test_mu_star_interval_never_goes_below_zero():
+    """A weak parameter's normal-form interval would reach below 0 ([-0.00032, 0.0543]
+    was printed); mu* is a mean of absolute effects, so the low end is clipped at 0."""
+    from experiments.sensitivity_analysis import _rows
+    r = _rows("morris", "y", "p", "mu_star", 0.027, 0.0273, floor=0.0)
+    assert r["conf_low"] == 0.0 and r["conf_high"] == pytest.approx(0.0543)
+    r = _rows("sobol", "y", "p", "S1", -0.01, 0.02)  # other indices keep the normal form
+    assert r["conf_low"] == pytest.approx(-0.03)
+
+
 def test_morris_levels_must_match_sample():
     X = sample("morris", ISHIGAMI_PROBLEM, 10, seed=1, levels=4)
     assert X.shape == (10 * 4, 3)
