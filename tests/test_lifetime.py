@@ -44,14 +44,15 @@ def _wait_gone(sid: int, seconds: float = 5.0) -> list[tuple[int, str]]:
     return left
 
 
-def start_sweep(tmp_path, steps=40, rows=2):
+def start_sweep(tmp_path, steps=40, rows=2, backend="processes"):
     """A 24-run sweep in its own session, once ``rows`` runs are in its journal."""
     spec = tmp_path / "long.toml"
     spec.write_text(f'scenarios = ["{GRID}"]\nreplicates = 6\nroot_seed = 3\nsteps = {steps}\n'
                     '[design]\nkind = "grid"\n[params]\nspill_rate = [0.1, 0.2, 0.3, 0.4]\n')
     out = tmp_path / "store"
     proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "sweep", str(spec),
-                             "--out", str(out), "--jobs", "2", "--no-progress"], cwd=ROOT,
+                             "--out", str(out), "--jobs", "2", "--no-progress",
+                             "--backend", backend], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     journal = out / "journal.jsonl"
@@ -65,8 +66,11 @@ def start_sweep(tmp_path, steps=40, rows=2):
     return proc, spec, out
 
 
-def test_sigkill_of_a_sweep_leaves_no_process_behind(tmp_path):
-    proc, _, _ = start_sweep(tmp_path)
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_sigkill_of_a_sweep_leaves_no_process_behind(tmp_path, backend):
+    """Processes: the workers watch the main process (experiments.lifetime); Dask's local
+    cluster: its nannies and workers end with the scheduler that lived in the main process."""
+    proc, _, _ = start_sweep(tmp_path, backend=backend)
     workers = [p for p, cmd in _session(proc.pid) if p != proc.pid]
     assert len(workers) >= 3, _session(proc.pid)  # fork server, workers, resource tracker
     os.kill(proc.pid, signal.SIGKILL)  # the main process only: its children must follow
