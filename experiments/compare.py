@@ -56,6 +56,11 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
     every scenario continued from the state, drops out of the paired differences.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return measures(_run(sc, seed, steps, state), sc, targets)
+
+
+def _run(sc: Scenario, seed: int, steps: int | None, state: str | Path | None
+         ) -> InnovationModel:
     if state is None:
         m = InnovationModel(sc, seed=seed, collect_agents=False)
         m.run(sc.steps if steps is None else steps)
@@ -65,6 +70,12 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
         if steps < 0:
             raise ValueError(f"{state} is at step {m.world.step}, after {sc.name}'s end")
         m.run(steps)
+    return m
+
+
+def measures(m: InnovationModel, sc: Scenario, targets: list[int] | None = None
+             ) -> dict[str, Any]:
+    """The compared measures of a finished run ``m`` of ``sc`` (see scenario_measures)."""
     c, geo, fl = m.city, m.geo, m.world.flows
     regions = m.region_frame()
     region = regions.iloc[-1]
@@ -99,16 +110,21 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
     return out
 
 
-def _job(args: tuple) -> dict[str, Any]:
-    scenario, seed, steps, targets, state = args
-    return scenario_measures(scenario, seed, steps, targets, state)
+def _job(args: tuple) -> list[dict[str, Any]]:
+    """One run, measured for each set of targeted cities (the base serves every other)."""
+    scenario, seed, steps, target_sets, state = args
+    m = _run(scenario, seed, steps, state)
+    return [measures(m, scenario, tg) for tg in target_sets]
 
 
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
             steps: int | None = None, executor: Executor | None = None,
             params: dict[str, Any] | None = None, progress: bool | None = False,
             states: list[str | Path] | None = None) -> pd.DataFrame:
-    """Run the base and every other scenario over the same seeds; one row per run.
+    """Run the base and every other scenario over the same seeds; one row per comparison.
+
+    The base runs once per seed (``len(others) + 1`` runs per seed in all); its row is
+    repeated in each comparison, measured for that comparison's targeted cities.
 
     The targeted cities of each other scenario are measured in the base too, so that
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
@@ -129,20 +145,28 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     scs = {p: load_scenario(p) for p in [base, *others]}
     if params:
         scs = {p: sc.with_overrides(params=params) for p, sc in scs.items()}
-    jobs, keys = [], []
-    for p in others:
-        tg = scs[p].targets()
-        for s in seed_list:
-            for which in (base, p):
-                jobs.append((scs[which], s, steps, tg, state_of[s]))
-                keys.append({"comparison": Path(p).stem, "scenario": Path(which).stem,
-                             "role": "base" if which == base else "other", "seed": s})
+    # the base runs once per seed and is measured for every other scenario's targets
+    target_sets = [scs[p].targets() for p in others]
+    jobs = [(scs[base], s, steps, target_sets, state_of[s]) for s in seed_list]
+    jobs += [(scs[p], s, steps, [tg], state_of[s])
+             for p, tg in zip(others, target_sets, strict=True) for s in seed_list]
     from tqdm import tqdm
 
     it = executor.map(_job, jobs) if executor else map(_job, jobs)
     results = list(tqdm(it, total=len(jobs), unit="run", desc="compare",
                         disable=None if progress is None else not progress))
-    return pd.DataFrame([{**k, **r} for k, r in zip(keys, results, strict=True)])
+    n = len(seed_list)
+    rows = []
+    for j, p in enumerate(others):
+        for i, s in enumerate(seed_list):
+            key = {"comparison": Path(p).stem, "seed": s}
+            rows.append({**key, "scenario": Path(base).stem, "role": "base",
+                         **results[i][j]})
+            rows.append({**key, "scenario": Path(p).stem, "role": "other",
+                         **results[n * (1 + j) + i][0]})
+    cols = ["comparison", "scenario", "role", "seed"]
+    df = pd.DataFrame(rows)
+    return df[cols + [c for c in df.columns if c not in cols]]
 
 
 def summarise(runs: pd.DataFrame,

@@ -46,6 +46,36 @@ def test_common_random_numbers_base_runs_identical_across_comparisons():
     pd.testing.assert_series_equal(a, b)
 
 
+def test_the_base_runs_once_per_seed_and_is_measured_for_each_comparison(monkeypatch):
+    import experiments.compare as cmp
+    calls = []
+    real = cmp._run
+
+    def counting(sc, seed, steps, state):
+        calls.append((sc.name, seed))
+        return real(sc, seed, steps, state)
+
+    monkeypatch.setattr(cmp, "_run", counting)
+    others = ["hefei_push.toml", "core_leads.toml", "free_flow.toml"]
+    runs = compare("yrd_calibrated.toml", others, seeds=2, steps=4)
+    assert len(calls) == 2 * (1 + len(others))  # was 2 * 2 * len(others)
+    assert len(runs) == 2 * 2 * len(others)     # still one base row per comparison
+    base = runs[runs.role == "base"].set_index(["comparison", "seed"])
+    # the same base run, measured for each comparison's own targeted cities
+    hefei = base.loc["hefei_push"]["target_rank"]
+    leads = base.loc["core_leads"]["target_rank"]
+    assert not np.allclose(hefei.to_numpy(), leads.to_numpy())
+    pd.testing.assert_series_equal(base.loc["hefei_push"]["mean_index"],
+                                   base.loc["free_flow"]["mean_index"])
+    # and like a single run of the base measured for those targets alone
+    from experiments.compare import scenario_measures
+    from model.scenario import load_scenario
+    seed = int(hefei.index[0])
+    one = scenario_measures("yrd_calibrated.toml", seed, 4,
+                            targets=load_scenario("hefei_push.toml").targets())
+    assert one["target_rank"] == hefei.loc[seed]
+
+
 def _effect(other, seeds, measure):
     s = summarise(compare("yrd_calibrated.toml", [other], seeds=seeds)).set_index("measure")
     return s.loc[measure]
