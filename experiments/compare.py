@@ -21,7 +21,7 @@ from experiments.output import output_dir
 from experiments.run import process_pool, provenance
 from model.model import InnovationModel
 from model.observe import SCENARIO_MEASURES
-from model.scenario import Scenario, load_scenario
+from model.scenario import Scenario, ScenarioError, load_scenario
 from model.state import read_header, state_info
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
@@ -143,6 +143,13 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
         seed_list = replicate_seeds(root, seeds)
         state_of = dict.fromkeys(seed_list)
     scs = {p: load_scenario(p) for p in [base, *others]}
+    geo = scs[base].geography
+    for p in others:
+        g = scs[p].geography
+        if g.name != geo.name or tuple(g.cities) != tuple(geo.cities):
+            raise ScenarioError(scs[p].file, "geography", g.name,
+                                f"the base's geography ({geo.name}, {geo.n} cities): "
+                                "scenarios on different maps cannot be paired city by city")
     if params:
         scs = {p: sc.with_overrides(params=params) for p, sc in scs.items()}
     # the base runs once per seed and is measured for every other scenario's targets

@@ -104,3 +104,14 @@ def test_compare_rejects_bad_scenario_before_running(tmp_path, capsys):
     assert main(["compare", "yrd_calibrated.toml", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "params.spill_rate" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_refuses_scenarios_on_different_maps(tmp_path, capsys):
+    """A grid preset against the YRD base printed starred city-by-city differences."""
+    assert main(["compare", "yrd_calibrated.toml", "boston.toml", "--seeds", "2",
+                 "--steps", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    errors = [x for x in err.splitlines() if "error" in x]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert "boston.toml" in errors[0] and "geography" in errors[0] and "yrd" in errors[0]
+    assert not (tmp_path / "o").exists()
