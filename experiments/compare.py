@@ -25,6 +25,7 @@ from model.scenario import Scenario, ScenarioError, load_scenario
 from model.state import read_header, state_info
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
+           "seeds_needed", "verdict",
            "MEASURES", "SHOWN_MEASURES"]
 
 #: Measures compared (see ``model.observe.SCENARIO_MEASURES`` for their definitions).
@@ -204,7 +205,49 @@ def summarise(runs: pd.DataFrame,
             if claim is not None and claim[0] == m:
                 side = (mean - half > 0) if claim[1] == "up" else (mean + half < 0)
                 rows[-1].update(expected=claim[1], as_expected=bool(n > 1 and side))
+                rows[-1]["seeds_needed"] = seeds_needed(
+                    mean, float(d.std(ddof=1)) if n > 1 else np.nan)
+                rows[-1]["verdict"] = verdict(rows[-1])
     return pd.DataFrame(rows)
+
+
+def seeds_needed(mean: float, sd: float, most: int = 1000) -> float:
+    """Seeds a paired 95% interval would need to exclude 0, if the estimates held.
+
+    The smallest ``n`` with ``t(n - 1) * sd / sqrt(n) < |mean|`` for the mean and standard
+    deviation of the paired differences as estimated; NaN if unknown or above ``most``.
+
+    Example: mean 1, sd 2 -> 18 (t(17) * 2 / sqrt(18) = 0.995 < 1).
+    """
+    if not (np.isfinite(mean) and np.isfinite(sd)) or mean == 0:
+        return np.nan
+    if sd == 0:
+        return 2.0
+    for n in range(2, most + 1):
+        if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) < abs(mean):
+            return float(n)
+    return np.nan
+
+
+def verdict(row: dict[str, Any]) -> str:
+    """A claim's verdict in words: supported, opposite, or not shown at N seeds.
+
+    "Not shown" is not "refuted": the interval includes zero at this many seeds.
+    """
+    n = row["n_seeds"]
+    if n < 2:
+        return f"not shown: {n} seed gives no interval (use --seeds 2 or more)"
+    if row["as_expected"]:
+        return "supported beyond noise"
+    opposite = row["ci_low"] > 0 if row["expected"] == "down" else row["ci_high"] < 0
+    if opposite:
+        return "opposite, beyond noise"
+    out = f"not shown at {n} seeds (interval {row['ci_low']:+.4g} to {row['ci_high']:+.4g})"
+    need = row.get("seeds_needed", np.nan)
+    same_side = (row["diff"] > 0) == (row["expected"] == "up")
+    if np.isfinite(need) and need > n and same_side:
+        out += f"; about {int(need)} seeds would show it if the effect is as estimated"
+    return out
 
 
 def expectations(others: list[str]) -> dict[str, tuple[str, str]]:

@@ -115,3 +115,25 @@ def test_compare_refuses_scenarios_on_different_maps(tmp_path, capsys):
     assert len(errors) == 1 and "Traceback" not in err, err
     assert "boston.toml" in errors[0] and "geography" in errors[0] and "yrd" in errors[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_verdicts_say_not_shown_and_how_many_seeds_would_show_it():
+    from experiments.compare import seeds_needed, verdict
+    assert seeds_needed(1.0, 2.0) == 18  # t(17) * 2 / sqrt(18) = 0.995 < 1
+    assert np.isnan(seeds_needed(0.0, 1.0)) and np.isnan(seeds_needed(np.nan, 1.0))
+    row = {"n_seeds": 4, "as_expected": False, "expected": "up", "diff": 1.0,
+           "ci_low": -2.2, "ci_high": 4.2, "seeds_needed": 18.0}
+    v = verdict(row)
+    assert v.startswith("not shown at 4 seeds (interval -2.2 to +4.2)") and "18 seeds" in v
+    assert verdict({**row, "as_expected": True}) == "supported beyond noise"
+    assert verdict({**row, "ci_low": -5.0, "ci_high": -1.0, "diff": -3.0}) == \
+        "opposite, beyond noise"
+    assert "18 seeds" not in verdict({**row, "diff": -1.0})  # the wrong side: no promise
+    assert "no interval" in verdict({**row, "n_seeds": 1})
+    # summarise fills both for claim rows
+    runs = pd.DataFrame({"comparison": "x", "role": ["base", "other"] * 3,
+                         "seed": [1, 1, 2, 2, 3, 3],
+                         **{m: [0.0, 1.0, 0.0, 3.0, 0.0, -1.0] for m in MEASURES}})
+    s = summarise(runs, {"x": ("mean_index", "up")}).set_index("measure")
+    assert s.loc["mean_index", "verdict"].startswith("not shown at 3 seeds")
+    assert s.loc["mean_index", "seeds_needed"] > 3
