@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model.params import ParamError
-from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
+from model.scenario import RUN_KEYS, SCENARIO_DIR, ScenarioError, load_scenario, shown
 
 __all__ = ["main"]
 
@@ -27,25 +27,43 @@ EXAMPLES = {
 }
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v} is negative; a non-negative integer is required")
-    return v
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer in ``[lo, hi]`` (the same ranges as the files' keys)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer; an integer "
+                                             f"in [{lo:,}, {hi:,}] is required") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{shown(v)} is outside [{lo:,}, {hi:,}]")
+        return v
+
+    parse.__name__ = "integer"
+    return parse
 
 
-def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return v
+SEED = _int_in(*RUN_KEYS["seed"][1:])    # as run.seed and root_seed in files: [0, 2**63 - 1]
+STEPS = _int_in(*RUN_KEYS["steps"][1:])  # as run.steps and steps in files: [1, 10,000]
+REPLICATES = _int_in(1, 10_000)          # as replicates in a spec
+JOBS = _int_in(1, 1024)                  # worker processes
+RETRIES = _int_in(0, 100)
+RESAMPLES = _int_in(1, 100_000)          # bootstrap resamples
+PORT = _int_in(1, 65_535)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (exit status 2), as every other error."""
+
+    def error(self, message: str):
+        """Print one line naming the command and the problem, and exit with status 2."""
+        line = f"{self.prog}: error: {message}; see '{self.prog} --help'"
+        self.exit(2, line.replace("\n", " ") + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="innogrid", description="City innovation systems: an "
+    p = _Parser(prog="innogrid", description="City innovation systems: an "
                                 "agent-based model of how cities' innovation capacity grows, "
                                 "ranks into tiers and spills over.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,8 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one scenario and write the output contract",
                        epilog=EXAMPLES["run"])
     r.add_argument("scenario", help="scenario TOML file (path, or a name in scenarios/)")
-    r.add_argument("--seed", type=_nonneg_int, help="root seed (default: the scenario's run.seed)")
-    r.add_argument("--steps", type=_pos_int, help="quarters to run (default: run.steps)")
+    r.add_argument("--seed", type=SEED,
+                   help="root seed, 0 to 2**63-1 (default: the scenario's run.seed)")
+    r.add_argument("--steps", type=STEPS, help="quarters to run, 1 to 10,000 (default: run.steps)")
     r.add_argument("--out", default=None, help="output directory (default: results/<scenario>)")
     r.add_argument("--figures", action="store_true", help="also write PNG figures")
     sub.add_parser("scenarios", help="list the shipped scenarios", epilog=EXAMPLES["scenarios"])
@@ -72,11 +91,13 @@ def _parser() -> argparse.ArgumentParser:
                        epilog=EXAMPLES["compare"])
     c.add_argument("base", help="the base scenario")
     c.add_argument("others", nargs="+", help="scenarios to compare with the base")
-    c.add_argument("--seeds", type=_pos_int, default=20, help="replicates per scenario (20)")
-    c.add_argument("--root-seed", type=_nonneg_int, default=20260101,
+    c.add_argument("--seeds", type=REPLICATES, default=20,
+                   help="replicates per scenario, 1 to 10,000 (20)")
+    c.add_argument("--root-seed", type=SEED, default=20260101,
                    help="root of the replicate seeds (SeedSequence(root).spawn(N))")
-    c.add_argument("--steps", type=_pos_int, help="quarters (default: each scenario's run.steps)")
-    c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
+    c.add_argument("--steps", type=STEPS,
+                   help="quarters, 1 to 10,000 (default: each scenario's run.steps)")
+    c.add_argument("--jobs", type=JOBS, default=1, help="worker processes, 1 to 1,024 (1)")
     c.add_argument("--out", default="results/compare", help="output directory")
     w = sub.add_parser("sweep", help="run an experiment spec into a resumable results store",
                        epilog="example: innogrid sweep experiments/specs/yrd_grid.toml "
@@ -87,11 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--out", default=None, help="results store (default: results/sweeps/<name>)")
     w.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="serial, local worker processes (default) or a Dask cluster")
-    w.add_argument("--jobs", type=_pos_int, default=None,
-                   help="workers for processes or a local Dask cluster (default: all cores)")
+    w.add_argument("--jobs", type=JOBS, default=None,
+                   help="workers for processes or a local Dask cluster, 1 to 1,024 "
+                        "(default: all cores)")
     w.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (default: a LocalCluster on 127.0.0.1)")
-    w.add_argument("--retries", type=_nonneg_int, default=2,
+    w.add_argument("--retries", type=RETRIES, default=2,
                    help="retries of a run whose worker died (2)")
     w.add_argument("--retry-failed", action="store_true",
                    help="also re-run runs recorded as failed")
@@ -103,12 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default=None,
                    help="output directory (default: results/sensitivity/<name>)")
     g.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes")
-    g.add_argument("--jobs", type=_pos_int, default=None, help="workers (default: all cores)")
+    g.add_argument("--jobs", type=JOBS, default=None,
+                   help="workers, 1 to 1,024 (default: all cores)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    g.add_argument("--retries", type=_nonneg_int, default=2,
+    g.add_argument("--retries", type=RETRIES, default=2,
                    help="retries of a run whose worker died (2)")
-    g.add_argument("--resamples", type=_pos_int, default=1000,
-                   help="bootstrap resamples for the intervals (1000)")
+    g.add_argument("--resamples", type=RESAMPLES, default=1000,
+                   help="bootstrap resamples for the intervals, 1 to 100,000 (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     o = sub.add_parser("report", help="write one self-contained HTML report of a results dir",
                        epilog="example: innogrid report results/base   (a run, a comparison "
@@ -121,12 +144,13 @@ def _parser() -> argparse.ArgumentParser:
                               "(then open http://127.0.0.1:8765; works offline)")
     v.add_argument("scenario", nargs="?", default="yrd_calibrated.toml",
                    help="scenario to explore (default: yrd_calibrated.toml)")
-    v.add_argument("--port", type=_pos_int, default=8765, help="port on 127.0.0.1 (8765)")
+    v.add_argument("--port", type=PORT, default=8765,
+                   help="port on 127.0.0.1, 1 to 65,535 (8765)")
     k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
                        epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
                               "--jobs 2")
     k.add_argument("spec", help="calibration spec (TOML)")
-    k.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
+    k.add_argument("--jobs", type=JOBS, default=1, help="worker processes, 1 to 1,024 (1)")
     return p
 
 

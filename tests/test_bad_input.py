@@ -113,6 +113,39 @@ def test_the_scenario_itself_must_be_a_regular_file(tmp_path, capsys, make):
     assert not (tmp_path / "out").exists()
 
 
+# (id, command line after 'innogrid', what the line must contain); checked before any work
+FLAGS = [
+    ("run --seed 2**70", ["run", "grid_baseline.toml", "--seed", str(2**70)],
+     "--seed: 1180591620717411303424 is outside [0, 9,223,372,036,854,775,807]"),
+    ("run --seed -4", ["run", "grid_baseline.toml", "--seed", "-4"], "--seed: -4 is outside"),
+    ("run --steps 1e8", ["run", "grid_baseline.toml", "--steps", "100000000"],
+     "--steps: 100000000 is outside [1, 10,000]"),
+    ("run --steps 5000 digits", ["run", "grid_baseline.toml", "--steps", "9" * 5000],
+     "is not an integer"),
+    ("compare --root-seed", ["compare", "grid_baseline.toml", "free_flow.toml", "--root-seed",
+                             str(2**63)], "--root-seed"),
+    ("compare --seeds", ["compare", "grid_baseline.toml", "free_flow.toml", "--seeds",
+                         "10000000"], "--seeds: 10000000 is outside [1, 10,000]"),
+    ("compare --steps", ["compare", "grid_baseline.toml", "free_flow.toml", "--steps",
+                         "20000"], "--steps"),
+    ("sweep --jobs", ["sweep", "experiments/specs/yrd_grid.toml", "--jobs", "100000"],
+     "--jobs: 100000 is outside [1, 1,024]"),
+    ("sensitivity --resamples", ["sensitivity", "experiments/specs/ishigami_sobol.toml",
+                                 "--resamples", "1000000000"], "--resamples"),
+    ("viz --port 70000", ["viz", "grid_baseline.toml", "--port", "70000"],
+     "--port: 70000 is outside [1, 65,535]"),
+    ("viz --port 0", ["viz", "grid_baseline.toml", "--port", "0"], "--port: 0 is outside"),
+]
+
+
+@pytest.mark.parametrize("argv,wanted", [c[1:] for c in FLAGS], ids=[c[0] for c in FLAGS])
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, wanted):
+    monkeypatch.chdir(ROOT)
+    rc, err = _main([*argv, "--out", tmp_path / "out"] if argv[0] != "viz" else argv, capsys)
+    _one_line(rc, err, wanted, f"see 'innogrid {argv[0]} --help'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_end_to_end_no_traceback_in_a_subprocess(tmp_path):
     """The deepest case and a device as the scenario, through the real entry point."""
     deep = tmp_path / "deep.toml"
