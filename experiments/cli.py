@@ -339,7 +339,7 @@ def _cmd_report(args) -> int:
 
     try:
         path = write_report(args.results, args.out)
-    except OutputError:
+    except (OutputError, ScenarioError):  # they name the file and key themselves
         raise
     except ValueError as e:
         raise ScenarioError(args.results, "RESULTS", args.results, str(e)) from None

@@ -146,6 +146,127 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, w
     assert not (tmp_path / "out").exists()
 
 
+ISHIGAMI = 'model = "ishigami"\noutcomes = ["y"]\n'
+BOUNDS = "[params]\nx1 = [0.0, 1.0]\nx2 = [0.0, 1.0]\nx3 = [0.0, 1.0]\n"
+GRID10 = "[params]\n" + "".join(f"x{i} = {[float(v) for v in range(10)]}\n" for i in (1, 2, 3))
+# (id, spec text, what the line must contain)
+SPECS = [
+    ("design.n = 1e12", ISHIGAMI + '[design]\nkind = "lhs"\nn = 1e12\n' + BOUNDS,
+     "design.n = 1000000000000.0: an integer >= 1"),
+    ("design.n = 10**12", ISHIGAMI + '[design]\nkind = "lhs"\nn = 1000000000000\n' + BOUNDS,
+     "design.n = 1000000000000: a design of at most 1,000,000 runs"),
+    ("sobol second order", ISHIGAMI + '[design]\nkind = "sobol"\nsecond_order = true\n'
+     "n = 131072\n" + BOUNDS, "asks for 1 x 1,048,576 x 1 = 1,048,576"),
+    ("grid x replicates", ISHIGAMI + "replicates = 10000\n" + GRID10,
+     "params = '10 x 10 x 10 values': a design of at most 1,000,000 runs"),
+    ("replicates 10**9", ISHIGAMI + "replicates = 1000000000\n" + GRID10, "replicates"),
+    ("5000 nested brackets", DEEP_ARRAY, "(nesting)"),
+    ("params string", ISHIGAMI + 'params = "x"\n', "params = 'x': a table"),
+]
+
+
+@pytest.mark.parametrize("text,wanted", [c[1:] for c in SPECS], ids=[c[0] for c in SPECS])
+def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, text, wanted):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text, encoding="utf-8")
+    for command in ("sweep", "sensitivity"):
+        rc, err = _main([command, spec, "--out", tmp_path / "out", "--backend", "serial",
+                         "--no-progress"], capsys)
+        _one_line(rc, err, "spec.toml", wanted)
+        assert _tree(tmp_path) == ["spec.toml"]
+
+
+def test_the_size_check_counts_the_points_a_design_draws():
+    import dataclasses
+
+    from experiments.sweep import design_points, design_size, load_spec
+
+    spec = load_spec(ROOT / "experiments" / "specs" / "ishigami_sobol.toml")
+    for kind, n, second in (("sobol", 8, False), ("sobol", 8, True), ("morris", 5, False),
+                            ("pawn", 7, False), ("lhs", 9, False)):
+        s = dataclasses.replace(spec, design=kind, n=n, second_order=second)
+        assert design_size(kind, n, second, s.bounds, s.values) == len(design_points(s))
+    grid = load_spec(ROOT / "experiments" / "specs" / "yrd_grid.toml")
+    assert design_size("grid", 1, False, {}, grid.values) == len(design_points(grid)) == 9
+
+
+@pytest.mark.parametrize("manifest", ["not json", "[1, 2]", '"a string"', "null",
+                                      '{"task_ids": 5}', '{"task_ids": [1]}', "[" * 5000])
+def test_a_store_with_a_damaged_manifest_is_refused(tmp_path, capsys, manifest):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(ISHIGAMI + '[design]\nkind = "grid"\n[params]\nx1 = [0.0, 1.0]\n'
+                    "x2 = [0.0]\nx3 = [0.0]\n", encoding="utf-8")
+    store = tmp_path / "store"
+    argv = ["sweep", spec, "--out", store, "--backend", "serial", "--no-progress"]
+    assert _main(argv, capsys)[0] == 0
+    (store / "manifest.json").write_text(manifest, encoding="utf-8")
+    files = {p: p.read_bytes() for p in store.rglob("*") if p.is_file() and p.name != ".lock"}
+    rc, err = _main(argv, capsys)
+    _one_line(rc, err, f"--out {store}: its manifest.json is not a store manifest")
+    assert {p: p.read_bytes() for p in store.rglob("*")
+            if p.is_file() and p.name != ".lock"} == files
+    from experiments.output import OutputError
+    from experiments.sweep import load_results
+
+    with pytest.raises(OutputError, match="not a store manifest"):
+        load_results(store)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A small run's output, made once; each test copies it."""
+    from experiments.run import run, write_outputs
+
+    sc = tmp_path_factory.mktemp("sc") / "tiny.toml"
+    sc.write_text('[run]\nsteps = 3\n[geography]\nkind = "grid"\nwidth = 5\nheight = 5\n'
+                  "[params]\nn_talent = 500\nn_firms = 100\nn_funds = 5\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("run") / "out"
+    write_outputs(run(str(sc)), out)
+    return out
+
+
+# (id, file to damage, its new content, what the line must contain)
+REPORTS = [
+    ("metadata {}", "metadata.json", "{}", "metadata.json: scenario = '(missing)'"),
+    ("metadata []", "metadata.json", "[]", "metadata.json: (content) = []: a JSON object"),
+    ("metadata not JSON", "metadata.json", "{", "cannot read metadata.json"),
+    ("scenario = 5", "metadata.json", '{"scenario": 5, "seed": 1, "steps": 3}',
+     "metadata.json: scenario = 5: an object"),
+    ("params = [1]", "metadata.json",
+     '{"scenario": {}, "seed": 1, "steps": 3, "params": [1]}', "params = [1]: an object"),
+    ("region.csv without year", "region.csv", "step,cv\n0,1.0\n",
+     "a run output that cannot be read (KeyError: 'year')"),
+    ("cities.csv empty", "cities.csv", "", "a run output that cannot be read"),
+]
+
+
+@pytest.mark.parametrize("name,content,wanted", [c[1:] for c in REPORTS],
+                         ids=[c[0] for c in REPORTS])
+def test_report_on_a_damaged_output_exits_2_and_writes_nothing(tmp_path, capsys, run_dir, name,
+                                                               content, wanted):
+    import shutil
+
+    d = tmp_path / "run"
+    shutil.copytree(run_dir, d)
+    (d / name).write_text(content, encoding="utf-8")
+    before = _tree(tmp_path)
+    rc, err = _main(["report", d], capsys)
+    _one_line(rc, err, wanted)
+    assert _tree(tmp_path) == before  # no report.html, no report_figures/, no temporary
+
+
+def test_report_on_a_sensitivity_output_with_a_damaged_store_manifest(tmp_path, capsys):
+    d = tmp_path / "sens"
+    (d / "runs").mkdir(parents=True)
+    (d / "report.json").write_text('{"method": "sobol"}')
+    (d / "indices.csv").write_text("method,outcome,param,index,value,conf_low,conf_high\n")
+    (d / "runs" / "manifest.json").write_text("[1]")
+    before = _tree(tmp_path)
+    rc, err = _main(["report", d], capsys)
+    _one_line(rc, err, "runs/manifest.json: (content) = [1]")
+    assert _tree(tmp_path) == before
+
+
 def test_end_to_end_no_traceback_in_a_subprocess(tmp_path):
     """The deepest case and a device as the scenario, through the real entry point."""
     deep = tmp_path / "deep.toml"
