@@ -267,6 +267,74 @@ def test_report_on_a_sensitivity_output_with_a_damaged_store_manifest(tmp_path, 
     assert _tree(tmp_path) == before
 
 
+COMMANDS = ("run", "compare", "sweep", "sensitivity", "report")
+
+
+def _command(name, tmp_path, out, run_dir):
+    """``innogrid NAME ... --out OUT``: small and valid, so only OUT can be wrong."""
+    spec = tmp_path / "spec.toml"
+    if not spec.exists():
+        spec.write_text(ISHIGAMI + '[design]\nkind = "morris"\nn = 2\n' + BOUNDS)
+    return {"run": ["run", "grid_baseline.toml", "--steps", "1", "--out", out],
+            "compare": ["compare", "grid_baseline.toml", "free_flow.toml", "--seeds", "2",
+                        "--steps", "1", "--out", out],
+            "sweep": ["sweep", spec, "--backend", "serial", "--no-progress", "--out", out],
+            "sensitivity": ["sensitivity", spec, "--backend", "serial", "--no-progress",
+                            "--out", out],
+            "report": ["report", run_dir, "--out", Path(out) / "r.html"]}[name]
+
+
+def _check_out(tmp_path, capsys, run_dir, outs, wanted):
+    for name in COMMANDS:
+        for out in outs:
+            _command(name, tmp_path, out, run_dir)  # writes the spec before the snapshot
+            before = _tree(tmp_path)
+            rc, err = _main(_command(name, tmp_path, out, run_dir), capsys)
+            _one_line(rc, err, f"--out {out}", wanted)
+            assert _tree(tmp_path) == before, name
+
+
+def test_out_under_a_regular_file(tmp_path, capsys, run_dir):
+    (tmp_path / "afile").write_text("mine")
+    _check_out(tmp_path, capsys, run_dir, [tmp_path / "afile" / "sub"],
+               f"{tmp_path / 'afile'} is a file, not a folder")
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_out_in_an_immutable_folder(tmp_path, capsys, run_dir):
+    """As root, permissions do not stop a write; the immutable attribute does."""
+    ro = tmp_path / "ro"
+    (ro / "empty").mkdir(parents=True)
+    try:
+        r = subprocess.run(["chattr", "+i", str(ro / "empty"), str(ro)], capture_output=True)
+    except OSError:
+        pytest.skip("chattr is not installed: no way to make a folder unwritable for root")
+    if r.returncode != 0:
+        pytest.skip(f"chattr +i failed here ({r.stderr.decode().strip()}): no way to make a "
+                    "folder unwritable for root on this file system")
+    try:
+        _check_out(tmp_path, capsys, run_dir, [ro / "new", ro / "empty"], "is not writable")
+    finally:
+        subprocess.run(["chattr", "-i", str(ro / "empty"), str(ro)], check=True)
+
+
+def test_out_at_a_mount_point(tmp_path):
+    """A tmpfs mounted in a private mount namespace (gone when the process ends)."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = (f"mount -t tmpfs none {mnt} || exit 99; exec {sys.executable} -m experiments.cli "
+              f"run grid_baseline.toml --steps 1 --out {mnt}")
+    try:
+        r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                           cwd=ROOT, timeout=120)
+    except OSError:
+        pytest.skip("unshare is not installed: cannot mount a file system for the test")
+    if r.returncode == 99 or "unshare:" in r.stderr:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()[:200]}")
+    _one_line(r.returncode, r.stderr, f"--out {mnt}: a mount point")
+    assert _tree(tmp_path) == ["mnt"]
+
+
 def test_end_to_end_no_traceback_in_a_subprocess(tmp_path):
     """The deepest case and a device as the scenario, through the real entry point."""
     deep = tmp_path / "deep.toml"
