@@ -195,10 +195,11 @@ def _cmd_run(args) -> int:
 
 def _cmd_compare(args) -> int:
     from experiments.compare import SHOWN_MEASURES, run_compare, write_comparison
+    from experiments.memory import check_memory
     from experiments.run import check_output_dir
 
     for p in (args.base, *args.others):
-        load_scenario(p)  # validate every file and the target before any run
+        check_memory(load_scenario(p), args.steps)  # every file, target and size before any run
     check_output_dir(args.out)
     t0 = time.perf_counter()
     runs, summary, meta = run_compare(args.base, args.others, args.seeds, args.root_seed,
@@ -325,8 +326,9 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
 
 def _cmd_viz(args) -> int:
     from experiments.lifetime import call
+    from experiments.memory import check_memory
 
-    load_scenario(args.scenario)  # a bad scenario ends here, with status 2
+    check_memory(load_scenario(args.scenario))  # a bad scenario ends here, with status 2
     cmd, env = viz_command(args.scenario, args.port)
     print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)",
           flush=True)

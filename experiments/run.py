@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.lifetime import worker_init
+from experiments.memory import check_memory
 from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
@@ -101,10 +102,17 @@ def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = N
     seed : root seed; default the scenario's ``run.seed``.
     steps : quarters; default the scenario's ``run.steps``.
     keep_model : keep the model object in the outcomes (for notebooks).
+
+    Raises
+    ------
+    ScenarioError
+        If the run's estimated memory exceeds the memory available
+        (:func:`experiments.memory.check_memory`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = sc.seed if seed is None else int(seed)
     steps = sc.steps if steps is None else int(steps)
+    check_memory(sc, steps)  # a run that would exhaust the memory is refused before it starts
     m = InnovationModel(sc, seed=seed, collect_agents=False)
     m.run(steps)
     return Outcomes(cities=m.cities_frame(), region=m.region_frame(), flows=m.flows_frames(),

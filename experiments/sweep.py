@@ -256,7 +256,10 @@ def _finite(x: Any) -> bool:
 
 
 def _check_runs(spec: SweepSpec) -> None:
-    """Before any run: the model can be imported and every design point is valid."""
+    """Before any run: the model imports, and every design point is valid and fits.
+
+    Fits: one run of it fits in the memory available (:mod:`experiments.memory`).
+    """
     try:
         _model_fn(spec.model)
     except Exception as e:  # any import-time failure of the user's module
@@ -265,12 +268,14 @@ def _check_runs(spec: SweepSpec) -> None:
                             f"{e})") from None
     if spec.model != "abm":
         return
+    from experiments.memory import check_memory
+
     points = design_points(spec)
     for s in spec.scenarios:
         sc = load_scenario(s)
         for p, params in enumerate(points):
             try:
-                _with_params(sc, params)
+                check_memory(_with_params(sc, params), spec.steps)
             except ScenarioError as e:
                 raise ScenarioError(spec.file, e.key, e.value,
                                     f"{e.allowed} (design point {p} on {Path(s).name})") from None
