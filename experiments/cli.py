@@ -63,20 +63,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="innogrid", description="City innovation systems: an "
-                                "agent-based model of how cities' innovation capacity grows, "
-                                "ranks into tiers and spills over.",
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="examples:\n"
-                                       "  innogrid run yrd_calibrated.toml --out results/base\n"
-                                       "  innogrid report results/base\n"
-                                       "  innogrid compare yrd_calibrated.toml hefei_push.toml "
-                                       "--seeds 20 --jobs 2\n"
-                                       "  innogrid sensitivity experiments/specs/yrd_morris.toml"
-                                       " --jobs 2\n"
-                                       "  innogrid viz yrd_calibrated.toml\n"
-                                       "'innogrid COMMAND --help' shows each command's options "
-                                       "and an example.")
+    p = _Parser(prog="innogrid", description="City innovation systems: an agent-based model "
+                "of how cities' innovation capacity grows, ranks into tiers and spills over.",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="examples:\n"
+                       "  innogrid run yrd_calibrated.toml --out results/base\n"
+                       "  innogrid report results/base\n"
+                       "  innogrid compare yrd_calibrated.toml hefei_push.toml "
+                       "--seeds 20 --jobs 2\n"
+                       "  innogrid sensitivity experiments/specs/yrd_morris.toml --jobs 2\n"
+                       "  innogrid viz yrd_calibrated.toml\n"
+                       "'innogrid COMMAND --help' shows each command's options and an example.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario and write the output contract",
                        epilog=EXAMPLES["run"])
