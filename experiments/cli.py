@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model.params import ParamError
-from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
+from model.scenario import RUN_KEYS, SCENARIO_DIR, ScenarioError, load_scenario, shown
 from model.state import StateError, check_branch, read_header
 
 __all__ = ["main"]
@@ -31,21 +31,39 @@ EXAMPLES = {
 }
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v} is negative; a non-negative integer is required")
-    return v
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer in ``[lo, hi]`` (the same ranges as the files' keys)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer; an integer "
+                                             f"in [{lo:,}, {hi:,}] is required") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{shown(v)} is outside [{lo:,}, {hi:,}]")
+        return v
+
+    parse.__name__ = "integer"
+    return parse
 
 
-def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return v
+SEED = _int_in(*RUN_KEYS["seed"][1:])    # as run.seed and root_seed in files: [0, 2**63 - 1]
+STEPS = _int_in(*RUN_KEYS["steps"][1:])  # as run.steps and steps in files: [1, 10,000]
+REPLICATES = _int_in(1, 10_000)          # as replicates in a spec
+JOBS = _int_in(1, 1024)                  # worker processes
+RETRIES = _int_in(0, 100)
+RESAMPLES = _int_in(1, 100_000)          # bootstrap resamples
+PORT = _int_in(1, 65_535)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (exit status 2), as every other error."""
+
+    def error(self, message: str):
+        """Print one line naming the command and the problem, and exit with status 2."""
+        line = f"{self.prog}: error: {message}; see '{self.prog} --help'"
+        self.exit(2, line.replace("\n", " ") + "\n")
 
 
 def _year(text: str) -> int:
@@ -59,28 +77,26 @@ def _year(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="innogrid", description="City innovation systems: an "
-                                "agent-based model of how cities' innovation capacity grows, "
-                                "ranks into tiers and spills over.",
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="examples:\n"
-                                       "  innogrid run yrd_calibrated.toml --out results/base\n"
-                                       "  innogrid report results/base\n"
-                                       "  innogrid compare yrd_calibrated.toml hefei_push.toml "
-                                       "--seeds 20 --jobs 2\n"
-                                       "  innogrid sensitivity experiments/specs/yrd_morris.toml"
-                                       " --jobs 2\n"
-                                       "  innogrid viz yrd_calibrated.toml\n"
-                                       "'innogrid COMMAND --help' shows each command's options "
-                                       "and an example.")
+    p = _Parser(prog="innogrid", description="City innovation systems: an agent-based model "
+                "of how cities' innovation capacity grows, ranks into tiers and spills over.",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="examples:\n"
+                       "  innogrid run yrd_calibrated.toml --out results/base\n"
+                       "  innogrid report results/base\n"
+                       "  innogrid compare yrd_calibrated.toml hefei_push.toml "
+                       "--seeds 20 --jobs 2\n"
+                       "  innogrid sensitivity experiments/specs/yrd_morris.toml --jobs 2\n"
+                       "  innogrid viz yrd_calibrated.toml\n"
+                       "'innogrid COMMAND --help' shows each command's options and an example.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario and write the output contract",
                        epilog=EXAMPLES["run"])
     r.add_argument("scenario", help="scenario TOML file (path, or a name in scenarios/)")
-    r.add_argument("--seed", type=_nonneg_int, help="root seed (default: the scenario's run.seed; "
-                   "with --from a folder: which seed's state)")
+    r.add_argument("--seed", type=SEED, help="root seed, 0 to 2**63-1 (default: the "
+                   "scenario's run.seed; with --from a folder: which seed's state)")
     span = r.add_mutually_exclusive_group()
-    span.add_argument("--steps", type=_pos_int, help="quarters to run (default: up to run.steps)")
+    span.add_argument("--steps", type=STEPS,
+                      help="quarters to run, 1 to 10,000 (default: up to run.steps)")
     span.add_argument("--until", type=_year, metavar="YEAR",
                       help="run through the end of YEAR (from a 2001 start, 2021 is step 84)")
     r.add_argument("--out", default=None, help="output directory (default: results/<scenario>)")
@@ -92,29 +108,31 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--save-state", metavar="DIR",
                    help="also save the final state into the folder DIR as seed-<seed>.npz (a "
                         "folder of states, one per seed, for --from)")
-    r.add_argument("--seeds", type=_pos_int, metavar="N",
+    r.add_argument("--seeds", type=REPLICATES, metavar="N",
                    help="with --save-state: run N replicate seeds (SeedSequence(--root-seed)."
                         "spawn(N), as compare) and write only their states")
-    r.add_argument("--root-seed", type=_nonneg_int, default=None,
+    r.add_argument("--root-seed", type=SEED, default=None,
                    help="root of the --seeds replicate seeds (20260101)")
-    r.add_argument("--jobs", type=_pos_int, default=1, help="worker processes for --seeds (1)")
+    r.add_argument("--jobs", type=JOBS, default=1,
+                   help="worker processes for --seeds, 1 to 1,024 (1)")
     sub.add_parser("scenarios", help="list the shipped scenarios", epilog=EXAMPLES["scenarios"])
     c = sub.add_parser("compare", help="compare scenarios against a base over common seeds",
                        epilog=EXAMPLES["compare"])
     c.add_argument("base", help="the base scenario")
     c.add_argument("others", nargs="+", help="scenarios to compare with the base")
-    c.add_argument("--seeds", type=_pos_int, default=None, help="replicates per scenario (20)")
-    c.add_argument("--root-seed", type=_nonneg_int, default=None,
+    c.add_argument("--seeds", type=REPLICATES, default=None,
+                   help="replicates per scenario, 1 to 10,000 (20)")
+    c.add_argument("--root-seed", type=SEED, default=None,
                    help="root of the replicate seeds (SeedSequence(root).spawn(N); 20260101)")
     cspan = c.add_mutually_exclusive_group()
-    cspan.add_argument("--steps", type=_pos_int,
-                       help="quarters to run (default: each scenario's run.steps)")
+    cspan.add_argument("--steps", type=STEPS,
+                       help="quarters, 1 to 10,000 (default: each scenario's run.steps)")
     cspan.add_argument("--until", type=_year, metavar="YEAR",
                        help="run through the end of YEAR (from a 2001 start, 2035 is step 140)")
     c.add_argument("--from", dest="from_states", nargs="+", metavar="STATE",
                    help="start every scenario from these saved states, one per seed (a folder "
                         "of states, or state files); their seeds replace --seeds")
-    c.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
+    c.add_argument("--jobs", type=JOBS, default=1, help="worker processes, 1 to 1,024 (1)")
     c.add_argument("--out", default="results/compare", help="output directory")
     w = sub.add_parser("sweep", help="run an experiment spec into a resumable results store",
                        epilog="example: innogrid sweep experiments/specs/yrd_grid.toml "
@@ -125,11 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--out", default=None, help="results store (default: results/sweeps/<name>)")
     w.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="serial, local worker processes (default) or a Dask cluster")
-    w.add_argument("--jobs", type=_pos_int, default=None,
-                   help="workers for processes or a local Dask cluster (default: all cores)")
+    w.add_argument("--jobs", type=JOBS, default=None,
+                   help="workers for processes or a local Dask cluster, 1 to 1,024 "
+                        "(default: all cores)")
     w.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (default: a LocalCluster on 127.0.0.1)")
-    w.add_argument("--retries", type=_nonneg_int, default=2,
+    w.add_argument("--retries", type=RETRIES, default=2,
                    help="retries of a run whose worker died (2)")
     w.add_argument("--retry-failed", action="store_true",
                    help="also re-run runs recorded as failed")
@@ -141,12 +160,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default=None,
                    help="output directory (default: results/sensitivity/<name>)")
     g.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes")
-    g.add_argument("--jobs", type=_pos_int, default=None, help="workers (default: all cores)")
+    g.add_argument("--jobs", type=JOBS, default=None,
+                   help="workers, 1 to 1,024 (default: all cores)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    g.add_argument("--retries", type=_nonneg_int, default=2,
+    g.add_argument("--retries", type=RETRIES, default=2,
                    help="retries of a run whose worker died (2)")
-    g.add_argument("--resamples", type=_pos_int, default=1000,
-                   help="bootstrap resamples for the intervals (1000)")
+    g.add_argument("--resamples", type=RESAMPLES, default=1000,
+                   help="bootstrap resamples for the intervals, 1 to 100,000 (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     o = sub.add_parser("report", help="write one self-contained HTML report of a results dir",
                        epilog="example: innogrid report results/base   (a run, a comparison "
@@ -159,12 +179,13 @@ def _parser() -> argparse.ArgumentParser:
                               "(then open http://127.0.0.1:8765; works offline)")
     v.add_argument("scenario", nargs="?", default="yrd_calibrated.toml",
                    help="scenario to explore (default: yrd_calibrated.toml)")
-    v.add_argument("--port", type=_pos_int, default=8765, help="port on 127.0.0.1 (8765)")
+    v.add_argument("--port", type=PORT, default=8765,
+                   help="port on 127.0.0.1, 1 to 65,535 (8765)")
     k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
                        epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
                               "--jobs 2")
     k.add_argument("spec", help="calibration spec (TOML)")
-    k.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (1)")
+    k.add_argument("--jobs", type=JOBS, default=1, help="worker processes, 1 to 1,024 (1)")
     return p
 
 
@@ -354,6 +375,7 @@ def _run_seeds(args, sc) -> int:
 
 def _cmd_compare(args) -> int:
     from experiments.compare import SHOWN_MEASURES, run_compare, write_comparison
+    from experiments.memory import check_memory
     from experiments.run import check_output_dir
 
     # validate every file and the target before any run
@@ -377,9 +399,11 @@ def _cmd_compare(args) -> int:
     steps = None
     if args.until is not None or args.steps is not None:
         steps = _last_step(scs[0], start, args.steps, args.until, args.base) - start
+    for sc in scs:
+        check_memory(sc, start + steps if steps else None)  # the size too, before any run
+    check_output_dir(args.out)  # errors before warnings
     for sc, p in zip(scs, (args.base, *args.others), strict=True):
         _warn_idle(sc, start, start + steps if steps else _last_step(sc, start, None, None, p))
-    check_output_dir(args.out)
     t0 = time.perf_counter()
     runs, summary, meta = run_compare(args.base, args.others, seeds, root, steps, args.jobs,
                                       states=states)
@@ -511,8 +535,9 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
 
 def _cmd_viz(args) -> int:
     from experiments.lifetime import call
+    from experiments.memory import check_memory
 
-    load_scenario(args.scenario)  # a bad scenario ends here, with status 2
+    check_memory(load_scenario(args.scenario))  # a bad scenario ends here, with status 2
     cmd, env = viz_command(args.scenario, args.port)
     print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)",
           flush=True)
@@ -525,7 +550,7 @@ def _cmd_report(args) -> int:
 
     try:
         path = write_report(args.results, args.out)
-    except OutputError:
+    except (OutputError, ScenarioError):  # they name the file and key themselves
         raise
     except ValueError as e:
         raise ScenarioError(args.results, "RESULTS", args.results, str(e)) from None

@@ -21,6 +21,7 @@ marker text of the command that wrote them (:func:`write_file`).
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import secrets
@@ -41,6 +42,55 @@ _MAX_MANIFEST_BYTES = 4 << 20
 
 class OutputError(ValueError):
     """The output cannot be written without touching something that is not ours."""
+
+
+_WHY = {errno.EBUSY: "a mount point or a folder in use cannot be replaced; choose a folder "
+                    "inside it",
+        errno.EROFS: "a read-only file system",
+        errno.EPERM: "not permitted: a read-only or immutable folder",
+        errno.EACCES: "permission denied",
+        errno.ENOTDIR: "a file stands where a folder of the path should be",
+        errno.EEXIST: "a file stands where a folder of the path should be",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EXDEV: "it is on another file system than its parent (a mount point?); choose a "
+                     "folder inside it"}
+
+
+def _cannot(flag: str, directory: object, e: OSError) -> OutputError:
+    """One line: why ``directory`` cannot be written (from the OS error)."""
+    why = _WHY.get(e.errno, e.strerror or type(e).__name__)
+    return OutputError(f"{flag} {directory}: cannot be written ({why})")
+
+
+def _check_writable(directory: str | Path, flag: str, replace: bool) -> None:
+    """Before any work: every existing part of the path is a folder that can be written.
+
+    ``replace``: the target is replaced through a temporary sibling and a rename
+    (:func:`output_dir`), so its parent must be writable too and it must not be a mount
+    point (a rename cannot move one); otherwise it is written in place (:func:`claim`).
+    """
+    target = _target(directory)
+    try:
+        near = target
+        while not os.path.lexists(near) and near != near.parent:
+            near = near.parent
+        if near != target and not near.is_dir():
+            raise OutputError(f"{flag} {directory}: {near} is a file, not a folder; choose a "
+                              "path of folders")
+        need = [near]
+        if near == target and replace:
+            if os.path.ismount(target):
+                raise OutputError(f"{flag} {directory}: a mount point, which innogrid cannot "
+                                  "replace (outputs are swapped in by a rename); choose a folder "
+                                  "inside it")
+            need.append(target.parent if str(target.parent) else Path("."))
+        for d in need:
+            if d.is_dir() and not os.access(d, os.W_OK | os.X_OK):
+                raise OutputError(f"{flag} {directory}: {d} is not writable (read-only, "
+                                  "immutable or not yours); choose another folder")
+    except OSError as e:
+        raise _cannot(flag, directory, e) from None
 
 
 def _rel_ok(rel: object) -> bool:
@@ -127,7 +177,8 @@ def owned(directory: str | Path, flag: str = "--out") -> dict[str, str]:
                                   "or empty directory")
             return {}
     except OSError as e:
-        raise OutputError(f"{flag} {directory}: cannot be read ({e.strerror})") from None
+        raise OutputError(f"{flag} {directory}: cannot be read "
+                          f"({_WHY.get(e.errno, e.strerror)})") from None
     files = _read_manifest(marker)
     if files is None:
         raise OutputError(f"{flag} {directory}: its {MANIFEST_NAME} is not an innogrid manifest "
@@ -136,8 +187,13 @@ def owned(directory: str | Path, flag: str = "--out") -> dict[str, str]:
 
 
 def check_output_dir(directory: str | Path, flag: str = "--out") -> Path:
-    """Refuse, before any work, a target innogrid may not write (see :func:`owned`)."""
+    """Refuse, before any work, a target innogrid may not write (see :func:`owned`).
+
+    Also a path through a file, a folder that cannot be written, or a mount point (which
+    :func:`output_dir` could not swap in).
+    """
     owned(directory, flag)
+    _check_writable(directory, flag, replace=True)
     return Path(directory)
 
 
@@ -149,6 +205,7 @@ def claim(directory: str | Path, kind: str, files: tuple[str, ...] = (),
     gains ``files`` of ``kind`` before anything else is written into it.
     """
     have = owned(directory, flag)
+    _check_writable(directory, flag, replace=False)
     target = _target(directory)
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -156,7 +213,7 @@ def claim(directory: str | Path, kind: str, files: tuple[str, ...] = (),
         if want != have or not os.path.lexists(target / MANIFEST_NAME):
             _write_manifest(target, want)
     except OSError as e:
-        raise OutputError(f"{flag} {directory}: cannot be written ({e.strerror})") from None
+        raise _cannot(flag, directory, e) from None
     return target
 
 
@@ -245,7 +302,7 @@ def output_dir(directory: str | Path, kind: str, flag: str = "--out") -> Iterato
     only files of ``kind`` that innogrid wrote earlier are replaced or removed. A failure
     or interruption removes the temporary directory and leaves the target as it was.
     """
-    owned(directory, flag)
+    check_output_dir(directory, flag)
     target = _target(directory)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -257,13 +314,13 @@ def output_dir(directory: str | Path, kind: str, flag: str = "--out") -> Iterato
             except FileExistsError:
                 continue
     except OSError as e:
-        raise OutputError(f"{flag} {directory}: cannot be written ({e.strerror})") from None
+        raise _cannot(flag, directory, e) from None
     try:
         yield tmp
         try:
             _commit(tmp, target, kind, flag, str(directory))
         except OSError as e:
-            raise OutputError(f"{flag} {directory}: cannot be written ({e.strerror})") from None
+            raise _cannot(flag, directory, e) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -280,7 +337,7 @@ def write_file(path: str | Path, data: str | bytes, marker: str, flag: str = "--
         p.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(p, data)
     except OSError as e:
-        raise OutputError(f"{flag} {path}: cannot be written ({e.strerror})") from None
+        raise _cannot(flag, path, e) from None
     return p
 
 

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from experiments import figures as fig
-from experiments.output import check_file, output_dir, write_file
+from experiments.output import OutputError, check_file, output_dir, write_file
+from model.scenario import ScenarioError, shown
 
 __all__ = ["write_report", "detect_kind", "REPORT_NAME", "FIGURES_DIR"]
 
@@ -108,12 +109,48 @@ def _provenance(meta: Mapping[str, Any]) -> str:
     return "<h2>Provenance</h2>\n" + _kv(pairs)
 
 
-def _read_json(path: Path, directory: Path) -> dict[str, Any]:
+#: The keys a report reads from each JSON file, with their kinds: required, then optional.
+_FIELDS: dict[str, tuple[dict[str, type | tuple], dict[str, type | tuple]]] = {
+    "run": ({"scenario": dict, "seed": int, "steps": int},
+            {"params": dict, "policy_default": dict, "policy_rules": list, "packages": dict,
+             "geography": (str, type(None))}),
+    "comparison": ({"kind": str, "base": str},
+                   {"others": list, "seeds": list, "packages": dict}),
+    "sensitivity": ({"method": str}, {"outcomes": list}),
+    "store": ({}, {"seeds": list, "provenance": dict}),
+}
+_KIND_NAMES = {dict: "an object", list: "a list", int: "an integer", str: "a string"}
+
+
+def _read_json(path: Path, directory: Path, fields: str | None = None) -> dict[str, Any]:
+    """A JSON object from ``path`` (at most 64 MB), with ``fields`` of their kinds.
+
+    Anything else is a :class:`ScenarioError` naming the file, the key and the value.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        if path.stat().st_size > 64 << 20:
+            raise ValueError("over 64 MB")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as err:
         raise ValueError(f"{directory}: cannot read {path.name} ({err}); expected {_EXPECTED}"
                          ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), "(content)", data, "a JSON object written by innogrid")
+    if fields is not None:
+        required, optional = _FIELDS[fields]
+        for key, kind in {**required, **optional}.items():
+            if key not in data:
+                if key in required:
+                    raise ScenarioError(str(path), key, "(missing)",
+                                        f"{_KIND_NAMES.get(kind, kind)}: an innogrid {fields} "
+                                        "output has it")
+                continue
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, kind):
+                names = kind if isinstance(kind, tuple) else (kind,)
+                raise ScenarioError(str(path), key, v, " or ".join(
+                    _KIND_NAMES.get(k, "null") for k in names))
+    return data
 
 
 # --------------------------------------------------------------------------- kinds
@@ -154,8 +191,11 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     Raises
     ------
     ValueError
-        If the directory is none of the three kinds; the message names the directory and
-        the files expected. :class:`experiments.output.OutputError` (a ValueError) if the
+        If the directory is none of the three kinds, or its files cannot be read as one;
+        the message names the directory and the files expected.
+        :class:`model.scenario.ScenarioError` (a ValueError) if one of its JSON files is not
+        an object or lacks a key the kind has (it names the file, key and value).
+        :class:`experiments.output.OutputError` (a ValueError) if the
         HTML file exists and is not an earlier innogrid report, or ``report_figures/``
         beside it is not innogrid's (see :mod:`experiments.output`).
     """
@@ -166,7 +206,15 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     build = {"run": _run_report, "comparison": _comparison_report,
              "sensitivity": _sensitivity_report}[kind]
     with output_dir(html_path.parent / FIGURES_DIR, "report") as figdir:
-        title, body = build(d, figdir)
+        try:
+            title, body = build(d, figdir)
+        except (OutputError, ScenarioError):
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as e:
+            # a damaged output or one of another version (a column missing, a wrong type)
+            raise ValueError(f"{d}: a {kind} output that cannot be read ({type(e).__name__}: "
+                             f"{shown(e.args[0] if e.args else '', 120)}); expected "
+                             f"{_EXPECTED}") from None
     return write_file(html_path, _page(title, body), GENERATOR)
 
 
@@ -184,7 +232,7 @@ def _branch_rows(meta: dict) -> list[tuple[str, Any]]:
 def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     from model.observe import tier_transitions
 
-    meta = _read_json(d / "metadata.json", d)
+    meta = _read_json(d / "metadata.json", d, "run")
     cities = pd.read_csv(d / "cities.csv")
     region = pd.read_csv(d / "region.csv")
     flows = {p.stem: pd.read_csv(p, index_col=0) for p in sorted((d / "flows").glob("*.csv"))}
@@ -259,7 +307,7 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
 
 
 def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
-    meta = _read_json(d / "metadata.json", d)
+    meta = _read_json(d / "metadata.json", d, "comparison")
     summary = pd.read_csv(d / "compare.csv")
     runs = pd.read_csv(d / "runs.csv") if (d / "runs.csv").is_file() else pd.DataFrame()
     others = meta.get("others") or sorted(summary["comparison"].astype(str).unique())
@@ -297,11 +345,11 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
 
 
 def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
-    rep = _read_json(d / "report.json", d)
+    rep = _read_json(d / "report.json", d, "sensitivity")
     indices = pd.read_csv(d / "indices.csv")
     noise = pd.read_csv(d / "noise.csv") if (d / "noise.csv").is_file() else pd.DataFrame()
     manifest_path = d / "runs" / "manifest.json"
-    manifest = _read_json(manifest_path, d) if manifest_path.is_file() else {}
+    manifest = _read_json(manifest_path, d, "store") if manifest_path.is_file() else {}
     body = [_kv([("spec", rep.get("spec", "")), ("method", rep.get("method", "")),
                  ("sample points", rep.get("sample_points", "")),
                  ("replicates (seeds per point)", rep.get("replicates", "")),

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.lifetime import worker_init
+from experiments.memory import check_memory
 from experiments.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
@@ -108,11 +109,18 @@ def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = N
     state : a state file to continue from, under ``scenario`` (a branch: its parameters
         and rules apply from the saved step on). The tables then hold the saved steps
         too, and the metadata the state's provenance (``from_state``).
+
+    Raises
+    ------
+    ScenarioError
+        If the run's estimated memory exceeds the memory available
+        (:func:`experiments.memory.check_memory`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if state is None:
         seed = sc.seed if seed is None else int(seed)
         steps = sc.steps if steps is None else int(steps)
+        check_memory(sc, steps)  # a run that would exhaust the memory is refused first
         m = InnovationModel(sc, seed=seed, collect_agents=False)
     else:
         m = InnovationModel.load(state, sc)

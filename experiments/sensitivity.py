@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.output import claim, output_dir
+from experiments.output import check_output_dir, claim, output_dir
 from experiments.sensitivity_analysis import analyze, noise_share, plot_indices, plot_morris
 from experiments.sensitivity_analysis import problem as make_problem
 from experiments.sweep import SweepSpec, design_points, sweep
@@ -61,7 +61,9 @@ def sensitivity(spec: SweepSpec, out: str | Path, outcomes: tuple[str, ...] | No
     if len(spec.scenarios) != 1:
         raise ScenarioError(spec.file, "scenarios", list(spec.scenarios),
                             "exactly one scenario for a sensitivity analysis")
-    out = claim(out, "sensitivity")  # new, empty or ours: checked before any run
+    # new, empty or ours, writable, not a mount point: checked before any run
+    check_output_dir(out)
+    out = claim(out, "sensitivity")
     results = sweep(spec, out / "runs", backend=backend, progress=progress, **options)
     names = list(spec.bounds)
     pts = design_points(spec)

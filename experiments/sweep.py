@@ -41,6 +41,7 @@ import importlib.util
 import io
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -73,6 +74,9 @@ SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "
              "design", "params", "outcomes"}
 DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
 BUILTIN_MODELS = ("abm", "ishigami")
+#: The most runs (scenarios x design points x replicates) a spec may ask for: a million
+#: runs of the YRD model take about a week on one core, and the task list about 0.5 GB.
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         for o in outcomes:
             if o not in SCENARIO_MEASURES:
                 raise ScenarioError(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
+    _check_size(file, kind, n, second, len(scen), ints["replicates"], bounds, values)
     name = check_name(file, "name", data.get("name", Path(path).stem))
     spec = SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
                      noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
@@ -220,12 +225,41 @@ def load_spec(path: str | Path) -> SweepSpec:
     return spec
 
 
+def design_size(kind: str, n: int, second_order: bool, bounds: dict, values: dict) -> int:
+    """The number of design points, computed without drawing them (exact integers)."""
+    if kind == "grid":
+        return math.prod(len(v) for v in values.values())
+    d = len(bounds)
+    return {"sobol": n * (2 * d + 2 if second_order else d + 2), "morris": n * (d + 1)}.get(
+        kind, n)
+
+
+def _check_size(file: str, kind: str, n: int, second_order: bool, scenarios: int,
+                replicates: int, bounds: dict, values: dict) -> None:
+    """Refuse, before anything is allocated, a spec of more than :data:`MAX_RUNS` runs."""
+    points = design_size(kind, n, second_order, bounds, values)
+    runs = scenarios * points * replicates
+    if runs <= MAX_RUNS:
+        return
+    if kind == "grid":
+        key, value = "params", " x ".join(str(len(v)) for v in values.values()) + " values"
+    else:
+        key, value = "design.n", n
+    raise ScenarioError(file, key, value,
+                        f"a design of at most {MAX_RUNS:,} runs (scenarios x design points x "
+                        f"replicates); this spec asks for {scenarios:,} x {points:,} x "
+                        f"{replicates:,} = {runs:,}")
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 def _check_runs(spec: SweepSpec) -> None:
-    """Before any run: the model can be imported and every design point is valid."""
+    """Before any run: the model imports, and every design point is valid and fits.
+
+    Fits: one run of it fits in the memory available (:mod:`experiments.memory`).
+    """
     try:
         _model_fn(spec.model)
     except Exception as e:  # any import-time failure of the user's module
@@ -234,12 +268,14 @@ def _check_runs(spec: SweepSpec) -> None:
                             f"{e})") from None
     if spec.model != "abm":
         return
+    from experiments.memory import check_memory
+
     points = design_points(spec)
     for s in spec.scenarios:
         sc = load_scenario(s)
         for p, params in enumerate(points):
             try:
-                _with_params(sc, params)
+                check_memory(_with_params(sc, params), spec.steps)
             except ScenarioError as e:
                 raise ScenarioError(spec.file, e.key, e.value,
                                     f"{e.allowed} (design point {p} on {Path(s).name})") from None
@@ -564,14 +600,8 @@ class Store:
         self._claim()
         self.parts.mkdir(parents=True, exist_ok=True)
         ids = [t.task_id for t in tasks]
-        if self.manifest.exists():
-            try:
-                old = json.loads(self.manifest.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                old = None
-            if not isinstance(old, dict):
-                raise OutputError(f"--out {self.dir}: its manifest.json is not a store manifest "
-                                  "(not a JSON object); choose another directory")
+        old = self.read_manifest()
+        if old is not None:
             if old.get("spec_digest") != spec.digest():
                 raise ScenarioError(str(self.dir), "--out", str(self.dir),
                                     "a store made by this spec (it holds another experiment: "
@@ -594,6 +624,26 @@ class Store:
             "task_ids": ids,
         }
         atomic_write(self.manifest, json.dumps(manifest, indent=1, default=str))
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The store's ``manifest.json``, or None if there is none yet (a new store).
+
+        One that is not a JSON object (or not readable, or over 256 MB) is an
+        :class:`OutputError`: the directory is not a store this spec can use.
+        """
+        if not os.path.lexists(self.manifest):
+            return None
+        try:
+            if self.manifest.stat().st_size > 256 << 20:
+                raise ValueError("too large")
+            old = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            old = None
+        ids = old.get("task_ids", []) if isinstance(old, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise OutputError(f"--out {self.dir}: its manifest.json is not a store manifest (a "
+                              "JSON object with a list of task ids); choose another directory")
+        return old
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished run: a single appended line (atomic enough for SIGKILL)."""
@@ -667,10 +717,7 @@ def load_results(directory: str | Path) -> pd.DataFrame:
     """
     store = Store(directory)
     df = store.load()
-    try:
-        ids = json.loads(store.manifest.read_text(encoding="utf-8")).get("task_ids")
-    except (OSError, ValueError, AttributeError):
-        ids = None
+    ids = (store.read_manifest() or {}).get("task_ids")
     if df.empty:
         return df
     if ids is not None:  # the spec's order: scenario, point, replicate

@@ -36,6 +36,9 @@ allowed.
 
 from __future__ import annotations
 
+import os
+import reprlib
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -47,21 +50,53 @@ from model import geography as geography_mod
 from model.params import ParamError, Params, Policy
 
 __all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
-           "scenario_from_dict", "read_toml", "base_of", "check_name", "SCENARIO_DIR"]
+           "scenario_from_dict", "read_toml", "base_of", "check_name", "shown", "SCENARIO_DIR",
+           "MAX_FILE_BYTES", "MAX_DEPTH"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-TOP_KEYS = {"base", "description", "run", "geography", "params", "policy", "rule", "expect"}
+#: Top-level keys and the kind of value each takes.
+TOP_KEYS = {"base": "a string", "description": "a string", "run": "a table",
+            "geography": "a table", "params": "a table", "policy": "a table",
+            "rule": "an array of tables [[rule]]", "expect": "a table"}
 EXPECT_KEYS = {"measure", "direction", "cities"}
 RUN_KEYS = {"steps": (int, 1, 10_000), "seed": (int, 0, 2**63 - 1)}
 RULE_SELECTORS = {"cities", "provinces", "corridor", "from_year", "until_year"}
+#: The largest input file read (scenarios, specs): a TOML file of settings is a few KB.
+MAX_FILE_BYTES = 1 << 20
+#: The deepest nesting of arrays and tables accepted (the shipped files use 3).
+MAX_DEPTH = 20
+_INT64 = (-(2**63), 2**63 - 1)
+
+_repr = reprlib.Repr(maxlevel=3, maxlist=6, maxtuple=6, maxdict=6, maxset=6, maxstring=60,
+                     maxother=60, maxlong=40)
+
+
+def shown(value: Any, limit: int = 160) -> str:
+    """``repr(value)`` cut to at most ``limit`` characters, safe for any value.
+
+    Deep or long values are abbreviated (``...``); an integer too long to print says how
+    many digits it has.
+    """
+    try:
+        text = _repr.repr(value)
+    except (ValueError, RecursionError):  # an int beyond Python's digit limit, say
+        if isinstance(value, int):
+            text = f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        else:
+            text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ScenarioError(ValueError):
-    """Bad scenario input: names the file, key, value and what is allowed."""
+    """Bad scenario input: names the file, key, value and what is allowed.
+
+    The message is one line; a long or deep value is shown abbreviated (:func:`shown`).
+    """
 
     def __init__(self, file: str, key: str, value: Any, allowed: str):
         self.file, self.key, self.value, self.allowed = file, key, value, allowed
-        super().__init__(f"{file}: {key} = {value!r}: {allowed}")
+        line = f"{file}: {key} = {shown(value)}: {allowed}"
+        super().__init__(line.replace("\r", " ").replace("\n", " "))
 
 
 NAME_ALLOWED = ("a name, not a path: letters, digits, '.', '_' and '-', starting with a letter "
@@ -180,17 +215,91 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing file, bad syntax or encoding is a :class:`ScenarioError`."""
-    file = str(path)
+def _read_bytes(file: str, path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (else a ScenarioError).
+
+    A directory, a device (``/dev/zero``), a FIFO or a socket is refused before anything
+    is read from it; a larger file is refused after reading just past the limit.
+    """
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on a regular file)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ScenarioError(file, "(file)", file, "an existing TOML file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
+    except IsADirectoryError:
+        raise ScenarioError(file, "(file)", file, "a TOML file, not a directory") from None
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) else str(e)
+        raise ScenarioError(file, "(file)", file, f"a readable TOML file ({why})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a directory" if stat.S_ISDIR(mode) else "a device, FIFO or socket"
+            raise ScenarioError(file, "(file)", file, f"a regular TOML file (this is {what})")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ScenarioError(file, "(file)", file, f"a readable TOML file ({e.strerror})"
+                            ) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(file, "(file size)", f"over {MAX_FILE_BYTES:,} bytes",
+                            f"a TOML file of at most {MAX_FILE_BYTES:,} bytes")
+    return data
+
+
+def _check_shape(file: str, data: dict[str, Any]) -> None:
+    """Nesting at most :data:`MAX_DEPTH` deep and integers TOML can hold (64-bit).
+
+    Walked without recursion, so that no input can exhaust the stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict):
+            items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            if (isinstance(value, int) and not isinstance(value, bool)
+                    and not _INT64[0] <= value <= _INT64[1]):
+                raise ScenarioError(file, where, value,
+                                    "an integer in [-2**63, 2**63 - 1] (TOML's 64-bit integers)")
+            continue
+        if depth >= MAX_DEPTH and items:
+            raise ScenarioError(file, "(nesting)", where,
+                                f"at most {MAX_DEPTH} levels of nested tables and arrays")
+        stack.extend((v, w, depth + 1) for w, v in items)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file into a dict; bad input is a :class:`ScenarioError`.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read; it must be UTF-8,
+    valid TOML, nested at most :data:`MAX_DEPTH` deep, with 64-bit integers.
+    """
+    file = str(path)
+    data = _read_bytes(file, Path(path))
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(file, "(encoding)", "not UTF-8", "a UTF-8 TOML file") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
+    except RecursionError:
+        raise ScenarioError(file, "(nesting)", "too deep to parse",
+                            f"at most {MAX_DEPTH} levels of nested tables and arrays") from None
+    except ValueError as e:  # an integer beyond Python's limit for parsing digits
+        if "integer string conversion" in str(e):
+            raise ScenarioError(file, "(syntax)", "an integer of thousands of digits",
+                                "integers in [-2**63, 2**63 - 1] (TOML's 64-bit integers)"
+                                ) from None
+        raise ScenarioError(file, "(syntax)", str(e), "valid TOML") from None
+    _check_shape(file, doc)
+    return doc
 
 
 def base_of(path: str | Path) -> str | None:
@@ -228,14 +337,25 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         raise ScenarioError(file, "base", str(path.name), "inheritance must not loop")
     data = read_toml(path)
-    for k in data:
-        if k not in TOP_KEYS:
-            raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(TOP_KEYS)}")
+    _check_top(file, data)
     if "base" in data:
         base_path = _base_path(file, path, data["base"])
         base = _read(base_path, (*seen, path))
         data = _merge(base, data)
     return data
+
+
+def _check_top(file: str, data: dict[str, Any]) -> None:
+    """Every top-level key known and of its kind (strings, tables, an array of tables)."""
+    for k, v in data.items():
+        if k not in TOP_KEYS:
+            raise ScenarioError(file, k, v, f"unknown key; allowed: {sorted(TOP_KEYS)}")
+        kind = TOP_KEYS[k]
+        ok = (isinstance(v, str) if kind == "a string"
+              else isinstance(v, dict) if kind == "a table"
+              else isinstance(v, list) and all(isinstance(r, dict) for r in v))
+        if not ok:
+            raise ScenarioError(file, k, v, kind)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -258,6 +378,7 @@ def _table(file: str, data: dict, key: str) -> dict:
 def scenario_from_dict(data: dict[str, Any], file: str = "<dict>",
                        name: str = "scenario") -> Scenario:
     """Validate a merged scenario dictionary (the TOML's content)."""
+    _check_top(file, data)
     run = _table(file, data, "run")
     for k, v in run.items():
         if k not in RUN_KEYS:
@@ -291,7 +412,7 @@ def scenario_from_dict(data: dict[str, Any], file: str = "<dict>",
         raise ScenarioError(file, "rule", raw_rules, "an array of tables [[rule]]")
     for k, r in enumerate(raw_rules):
         rules.append(_rule(file, k, r, geo, policy))
-    sc = Scenario(name=name, file=file, description=str(data.get("description", "")),
+    sc = Scenario(name=name, file=file, description=data.get("description", ""),
                   params=params, geography=geo, policy=policy, rules=tuple(rules),
                   steps=run.get("steps", 84), seed=run.get("seed", 0), raw=data,
                   expect=_expect(file, data, geo))
@@ -318,7 +439,7 @@ def _expect(file: str, data: dict, geo) -> Expect | None:
             raise ScenarioError(file, f"expect.{k}", e[k],
                                 f"unknown key; allowed: {sorted(EXPECT_KEYS)}")
     measure = e.get("measure")
-    if measure not in SCENARIO_MEASURES:
+    if not isinstance(measure, str) or measure not in SCENARIO_MEASURES:
         raise ScenarioError(file, "expect.measure", measure,
                             f"one of {', '.join(SCENARIO_MEASURES)}")
     direction = e.get("direction")
