@@ -424,9 +424,10 @@ def _cmd_compare(args) -> int:
                 continue
             flag = " *" if r.beyond_noise else ""
             if r.expected:
-                flag += (f"   claim: {r.expected}, "
-                         f"{'supported' if r.as_expected else 'NOT supported'}")
-            print(f"    {r.measure:24s} {r.diff:+12.4g}  [{r.ci_low:+.4g}, {r.ci_high:+.4g}]{flag}")
+                flag += f"   claim: {r.expected}, {r.verdict}"
+            ci = (f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}]" if r.n_seeds > 1
+                  else "(no interval from 1 seed)")
+            print(f"    {r.measure:24s} {r.diff:+12.4g}  {ci}{flag}")
     print(f"  (* = 95% interval excludes 0; claim = the scenario's [expect])  wrote {args.out}/ "
           "(compare.csv, runs.csv, compare.png, metadata.json)")
     return 0

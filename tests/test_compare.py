@@ -137,3 +137,11 @@ def test_verdicts_say_not_shown_and_how_many_seeds_would_show_it():
     s = summarise(runs, {"x": ("mean_index", "up")}).set_index("measure")
     assert s.loc["mean_index", "verdict"].startswith("not shown at 3 seeds")
     assert s.loc["mean_index", "seeds_needed"] > 3
+
+
+def test_cli_prints_the_verdict_in_words_and_no_nan_interval_for_one_seed(tmp_path, capsys):
+    assert main(["compare", "yrd_calibrated.toml", "hefei_push.toml", "--seeds", "1",
+                 "--steps", "2", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out and "(no interval from 1 seed)" in out
+    assert "claim: down, not shown: 1 seed gives no interval" in out
