@@ -7,6 +7,7 @@ file, key, value and what is allowed, exit status 2, and no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,18 @@ def _year(text: str) -> int:
     return v
 
 
+def _version() -> str:
+    """``innogrid VERSION (model code HASH)``: what every output's metadata records too."""
+    from importlib import metadata
+
+    from model.state import code_version
+    try:
+        v = metadata.version("innogrid")
+    except metadata.PackageNotFoundError:  # a source tree that is not installed
+        v = "unknown"
+    return f"innogrid {v} (model code {code_version()[:12]})"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="innogrid", description="City innovation systems: an agent-based model "
                 "of how cities' innovation capacity grows, ranks into tiers and spills over.",
@@ -88,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
                        "  innogrid sensitivity experiments/specs/yrd_morris.toml --jobs 2\n"
                        "  innogrid viz yrd_calibrated.toml\n"
                        "'innogrid COMMAND --help' shows each command's options and an example.")
+    p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario and write the output contract",
                        epilog=EXAMPLES["run"])
@@ -584,6 +598,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, ParamError, OutputError) as e:
         print(f"innogrid: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (innogrid scenarios | head -1): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt as e:
         # a sweep says what it kept; other commands write their output only when complete
         print(f"innogrid: {e.args[0] if e.args else 'interrupted; nothing was written'}",

@@ -51,6 +51,7 @@ from model.params import ParamError, Params, Policy
 
 __all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
            "scenario_from_dict", "read_toml", "base_of", "check_name", "shown", "SCENARIO_DIR",
+           "find_scenario",
            "MAX_FILE_BYTES", "MAX_DEPTH"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -302,12 +303,25 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+def find_scenario(path: str | Path) -> Path:
+    """Where a scenario named on the command line is.
+
+    The path itself, or the name in ``scenarios/``, with or without ``.toml``
+    (``yrd_baseline`` as ``innogrid scenarios`` lists it). A name found nowhere is returned
+    unchanged (reading it then fails clearly).
+    """
+    p = Path(path)
+    candidates = [p]
+    if not p.is_absolute():
+        candidates.append(SCENARIO_DIR / p)
+    if p.suffix != ".toml":
+        candidates += [c.with_name(c.name + ".toml") for c in list(candidates)]
+    return next((c for c in candidates if c.exists()), p)
+
+
 def base_of(path: str | Path) -> str | None:
     """The ``base`` a scenario file names itself (not inherited), or None."""
-    p = Path(path)
-    if not p.exists() and (SCENARIO_DIR / p).exists():
-        p = SCENARIO_DIR / p
-    return read_toml(p).get("base")
+    return read_toml(find_scenario(path)).get("base")
 
 
 def _base_path(file: str, path: Path, base: Any) -> Path:
@@ -360,9 +374,7 @@ def _check_top(file: str, data: dict[str, Any]) -> None:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge and validate a scenario file."""
-    p = Path(path)
-    if not p.exists() and not p.is_absolute() and (SCENARIO_DIR / p).exists():
-        p = SCENARIO_DIR / p
+    p = find_scenario(path)
     p = p.resolve() if p.exists() else p
     data = _read(p)
     return scenario_from_dict(data, file=str(path), name=p.stem)

@@ -170,3 +170,21 @@ def test_every_command_has_help_with_an_example(capsys):
             main(["--help"] if name is None else [name, "--help"])
         assert e.value.code == 0
         assert "example" in capsys.readouterr().out, name
+
+
+def test_version_broken_pipe_and_names_without_toml(tmp_path):
+    """innogrid --version; `innogrid scenarios | head -1` ends quietly; a name as listed
+    by `innogrid scenarios` (no .toml) is accepted by run."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "experiments.cli", "--version"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("innogrid ") and "model code" in r.stdout
+    p = subprocess.Popen([sys.executable, "-m", "experiments.cli", "scenarios"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first line is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141  # as a command killed by SIGPIPE, but with no noise
+    assert "Traceback" not in err and "BrokenPipe" not in err and not err.strip(), err
+    assert main(["run", "grid_baseline", "--steps", "1", "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "region.csv").exists()
