@@ -159,3 +159,31 @@ def test_branching_input_errors_exit_2_with_one_line_and_write_nothing(tmp_path,
     with pytest.raises(SystemExit) as e:
         main(["run", scen["grid"], "--steps", "4", "--until", "2003"])
     assert e.value.code == 2
+
+
+def test_a_branch_does_not_warn_of_the_rules_its_saved_history_applied(tmp_path, scen, capsys):
+    """A rule that ended before the branching point warns only if the history lacked it."""
+    states = tmp_path / "states"
+    # the history: idle.toml, whose rule (to 2001.5) is in force in the saved steps 0..3
+    assert main(["run", scen["idle"], "--until", "2001", "--seeds", "1", "--root-seed", "5",
+                 "--save-state", str(states)]) == 0
+    (tmp_path / "fwd.toml").write_text(
+        'base = "idle.toml"\n[[rule]]\ncities = ["c1_1"]\nfrom_year = 2002\n'
+        'share_platform = 0.12\n')
+    (tmp_path / "ended.toml").write_text(
+        'base = "idle.toml"\n[[rule]]\ncities = ["c3_3"]\nfrom_year = 2001.25\n'
+        'until_year = 2001.75\nshare_guidance = 0.04\n')
+    capsys.readouterr()
+    assert main(["compare", scen["idle"], str(tmp_path / "fwd.toml"), str(tmp_path / "ended.toml"),
+                 "--from", str(states), "--until", "2002", "--out", str(tmp_path / "cmp")]) == 0
+    err = capsys.readouterr().err
+    assert "idle.toml" not in err and "fwd.toml" not in err
+    # the branch's own rule that ended before 2002 never acts: it alone is named
+    warning = [line for line in err.splitlines() if "ended.toml" in line]
+    assert len(warning) == 1 and "1 of 2 rules are never in force" in warning[0] \
+        and "rule[1] (2001.25 to 2001.75)" in warning[0]
+    # a run --from of the same state: the same rule
+    assert main(["run", str(tmp_path / "ended.toml"), "--from", str(states), "--until", "2002",
+                 "--out", str(tmp_path / "one")]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 2 rules are never in force" in err and "rule[1]" in err
