@@ -218,7 +218,7 @@ def write_projection(trajectories: pd.DataFrame, tiers: pd.DataFrame, meta: dict
 def run_projection(scenarios: list[str], states: list[str | Path], until: int,
                    jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """:func:`project` to the end of ``until`` with ``jobs`` processes; plus the metadata."""
-    from experiments.run import process_pool
+    from experiments.run import process_pool, provenance
 
     info = [state_info(p) for p in states]
     h = read_header(states[0])
@@ -229,10 +229,11 @@ def run_projection(scenarios: list[str], states: list[str | Path], until: int,
             traj, tiers = project(scenarios, states, steps, ex)
     else:
         traj, tiers = project(scenarios, states, steps)
-    meta = {"kind": "projection", "base": first.name, "scenarios": list(scenarios),
+    meta = provenance(first, seed=None, steps=h["step"] + steps)
+    meta.update({"kind": "projection", "base": first.name, "scenarios": list(scenarios),
             "branch_step": h["step"], "branch_year": h["year"], "until": until,
             "steps_run": steps, "seeds": [i["seed"] for i in info], "from_states": info,
-            "probabilities": "shares of seeds (posterior draws not available yet, issue #12)"}
+            "probabilities": "shares of seeds (posterior draws not available yet, issue #12)"})
     return traj, tiers, meta
 
 

@@ -6,7 +6,11 @@
 * a comparison (``innogrid compare``): ``metadata.json`` with ``"kind": "comparison"``,
   ``compare.csv``, ``runs.csv``;
 * a sensitivity analysis (``innogrid sensitivity``): ``report.json``, ``indices.csv``,
-  ``noise.csv``, ``runs/manifest.json``.
+  ``noise.csv``, ``runs/manifest.json``;
+* a projection (``python -m experiments.projections``, scenarios continued from saved
+  states): ``metadata.json`` with ``"kind": "projection"``, ``trajectories.csv``,
+  ``tiers.csv``: the index history and projected fan, tier maps at the branching point and
+  the end, and the tier changes per city and scenario.
 
 The HTML embeds its figures as base64 PNGs and has no external CSS, scripts or fonts, so
 it works offline and can be mailed as one file; the PNGs are also written beside it. All
@@ -37,7 +41,9 @@ GENERATOR = '<meta name="generator" content="innogrid report">'
 
 _EXPECTED = ("a run (metadata.json, cities.csv, region.csv, flows/*.csv), a comparison "
              "(metadata.json with \"kind\": \"comparison\", compare.csv, runs.csv) or a "
-             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json)")
+             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json) "
+             "or a projection (metadata.json with \"kind\": \"projection\", trajectories.csv, "
+             "tiers.csv)")
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 1100px;
@@ -118,7 +124,7 @@ def _read_json(path: Path, directory: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- kinds
 def detect_kind(results_dir: str | Path) -> str:
-    """``"run"``, ``"comparison"`` or ``"sensitivity"``; ValueError for anything else."""
+    """``"run"``, ``"comparison"``, ``"sensitivity"`` or ``"projection"``; else ValueError."""
     d = Path(results_dir)
     if not d.is_dir():
         raise ValueError(f"{d}: not a directory; expected {_EXPECTED}")
@@ -128,6 +134,9 @@ def detect_kind(results_dir: str | Path) -> str:
         meta = _read_json(d / "metadata.json", d)
         if meta.get("kind") == "comparison" and (d / "compare.csv").is_file():
             return "comparison"
+        if meta.get("kind") == "projection" and (d / "trajectories.csv").is_file() \
+                and (d / "tiers.csv").is_file():
+            return "projection"
         if (d / "cities.csv").is_file() and (d / "region.csv").is_file():
             return "run"
     present = sorted(p.name for p in d.iterdir())[:12]
@@ -164,7 +173,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     html_path = Path(out) if out is not None else d / REPORT_NAME
     check_file(html_path, GENERATOR)  # a user's file is never replaced
     build = {"run": _run_report, "comparison": _comparison_report,
-             "sensitivity": _sensitivity_report}[kind]
+             "sensitivity": _sensitivity_report, "projection": _projection_report}[kind]
     with output_dir(html_path.parent / FIGURES_DIR, "report") as figdir:
         title, body = build(d, figdir)
     return write_file(html_path, _page(title, body), GENERATOR)
@@ -294,6 +303,40 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
                            .reset_index()))
     body.append(_provenance(meta))
     return f"Scenario comparison: {base} vs {', '.join(map(str, others))}", body
+
+
+def _projection_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
+    from experiments.projections import projection_fan, tier_changes, tier_maps
+
+    meta = _read_json(d / "metadata.json", d)
+    traj = pd.read_csv(d / "trajectories.csv")
+    tiers = pd.read_csv(d / "tiers.csv")
+    base = str(meta.get("base", traj["scenario"].iloc[0]))
+    branch = float(meta.get("branch_year", tiers["year"].min()))
+    body = [_kv([("base scenario", base),
+                 ("scenarios", ", ".join(map(str, traj["scenario"].unique()))),
+                 ("projected", f"{branch:g} to {traj['year'].max():g}"),
+                 ("seeds (one saved state each)", ", ".join(map(str, meta.get("seeds", [])))),
+                 ("probabilities", meta.get("probabilities", "shares of seeds")),
+                 *_branch_rows(meta)])]
+    body.append("<h2>Index: history and projection</h2>")
+    body.append(_img(projection_fan(traj, branch, figdir / "projection_fan.png", base),
+                     "Regional mean index: the saved history (grey) and each scenario's "
+                     "projection (median and 5-95% band over seeds) against the base (blue)."))
+    body.append("<h2>Tiers at the branching point and at the end</h2>")
+    body.append(_img(tier_maps(tiers, None, base, figdir / "tier_maps.png"),
+                     f"{base}: each city's modal tier over seeds."))
+    ch = tier_changes(tiers, base)
+    moved = ch[ch["p_change"] > 0].sort_values(["scenario", "p_change"], ascending=[True, False])
+    body.append("<h2>Tier changes (share of seeds)</h2>")
+    body.append("<p class=\"note\">p_up: the city climbs (a smaller tier number) between the "
+                "branching point and the end; p_down: it falls; *_vs_base: the difference from "
+                "the base's share. Cities that change in no seed are omitted.</p>")
+    cols = [c for c in ("scenario", "city", "tier_start", "tier_end", "p_up", "p_down",
+                        "p_up_vs_base", "p_down_vs_base", "n_seeds") if c in moved]
+    body.append(_table(moved[cols]) if len(moved) else "<p>No city changes tier.</p>")
+    body.append(_provenance(meta))
+    return f"Projection: {base} and {len(traj['scenario'].unique()) - 1} scenarios", body
 
 
 def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:

@@ -94,3 +94,10 @@ def test_a_projection_continues_every_scenario_from_the_states(states, capsys):
         assert (out / f).stat().st_size > 10_000
     assert set(json.loads((out / MANIFEST_NAME).read_text())["files"]) >= {
         "trajectories.csv", "tiers.csv", "tier_changes.csv", "projection_fan.png"}
+    # innogrid report draws the fan and the tier maps of a projection
+    capsys.readouterr()
+    assert cli(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "Index: history and projection" in page and "Tier changes (share of seeds)" in page
+    assert "continued from</th><td>2 saved states at step 4" in page and "git_commit" in page
+    assert page.count("data:image/png;base64") == 2
