@@ -145,7 +145,6 @@ def projection_fan(trajectories: pd.DataFrame, branch_year: float, path: str | P
             ax.plot(fo["year"], fo["median"], color="#D55E00", lw=1.2, label=name)
         ax.axvline(branch_year, color="0.3", lw=0.6, ls=":")
         ax.set_title(name, fontsize=9)
-        ax.set_yscale("log")
         ax.legend(fontsize=7, loc="upper left", frameon=False)
         ax.grid(True, lw=0.3, alpha=0.5)
     for ax in axes[:, 0]:
@@ -161,6 +160,11 @@ def projection_fan(trajectories: pd.DataFrame, branch_year: float, path: str | P
     return Path(path)
 
 
+def _end_of(year: float) -> str:
+    """A step's year as a date: 2022.0, the state after the last quarter of 2021."""
+    return f"end of {int(year) - 1}" if year == int(year) else f"{year:g}"
+
+
 def _modal_snapshot(t: pd.DataFrame) -> pd.DataFrame:
     g = t.groupby("city", sort=False)
     snap = pd.DataFrame({"tier": g["tier"].agg(lambda s: int(s.value_counts().sort_index()
@@ -174,8 +178,7 @@ def tier_maps(tiers: pd.DataFrame, geography: Any, scenario: str, path: str | Pa
     """Tier maps at the branching point and at the end, side by side, for one scenario.
 
     Each city's modal tier over seeds, marker area by its median index (grids: one cell
-    per city); cities that change tier in at least half of the seeds are outlined in the
-    title list.
+    per city); the title lists the cities whose modal tier changes.
     """
     from experiments.figures import positions, tier_legend, tier_map_panel
 
@@ -187,13 +190,14 @@ def tier_maps(tiers: pd.DataFrame, geography: Any, scenario: str, path: str | Pa
     fig, axes = plt.subplots(1, 2, figsize=size, squeeze=False)
     for ax, snap, s in zip(axes[0], snaps, (steps[0], steps[-1]), strict=True):
         tier_map_panel(ax, snap, pos, kind)
-        ax.set_title(f"{float(t.loc[t['step'] == s, 'year'].iloc[0]):g} (modal tier)", fontsize=9)
+        ax.set_title(f"{_end_of(float(t.loc[t['step'] == s, 'year'].iloc[0]))} (modal tier)",
+                     fontsize=9)
     ch = tier_changes(t)
-    moved = ch[ch["p_change"] >= 0.5]
+    moved = ch[ch["tier_start"] != ch["tier_end"]]
     text = ", ".join(f"{r.city} {r.tier_start}->{r.tier_end}" for r in moved.itertuples()) or "none"
     tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=8)
-    fig.suptitle(f"{scenario}: tiers, {t['seed'].nunique()} seeds; changing in >= half the "
-                 f"seeds: {text}", fontsize=8)
+    fig.suptitle(f"{scenario}: tiers over {t['seed'].nunique()} seeds; modal tier changes: "
+                 f"{text}", fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(Path(path), dpi=150)
     plt.close(fig)
