@@ -190,6 +190,33 @@ def _branch_rows(meta: dict) -> list[tuple[str, Any]]:
              + ", ".join(str(x.get("file")) for x in states))]
 
 
+def _branch_figures(meta: dict, cities: pd.DataFrame, region: pd.DataFrame, name: str,
+                    geo: Any, figdir: Path) -> list[str]:
+    """Figures of a run continued from a saved state (none for another run).
+
+    The index with the branching point marked, and the tier maps at the branching point
+    and the end side by side (one seed: no fan).
+    """
+    from experiments.projections import projection_fan, tier_maps
+
+    state = meta.get("from_state")
+    if not state or state.get("step") is None:
+        return []
+    step = int(state["step"])
+    traj = region[["step", "year", "mean_index"]].assign(scenario=name, seed=meta.get("seed"))
+    ends = cities[cities["step"].isin([step, int(cities["step"].max())])]
+    tiers = ends[["step", "year", "city", "tier", "index", "rank"]].assign(
+        scenario=name, seed=meta.get("seed"))
+    branch = float(region.loc[region["step"] == step, "year"].iloc[0])
+    return ["<h2>Continued from a saved state</h2>",
+            _img(projection_fan(traj, branch, figdir / "branch_index.png", name),
+                 f"Regional mean index: the saved history to {branch:g} (black) and this "
+                 "run's continuation (one seed, so no fan; a projection over seeds is "
+                 "python -m experiments.projections)."),
+            _img(tier_maps(tiers, geo, name, figdir / "branch_tier_maps.png"),
+                 "Tiers at the branching point and at the last step.")]
+
+
 def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     from model.observe import tier_transitions
 
@@ -248,6 +275,7 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
         "flow_knowledge": "Largest accumulated knowledge spillovers (knowledge units).",
     }
     body += [_img(p, captions.get(k, k)) for k, p in figs.items()]
+    body += _branch_figures(meta, cities, region, name, geo, figdir)
 
     body.append("<h2>Scenario parameters</h2>")
     params = meta.get("params") or {}

@@ -63,6 +63,11 @@ def test_run_saves_a_state_and_continues_it_as_one_run(tmp_path, scen, capsys):
     assert meta["from_state"]["seed"] == 9 and meta["from_state"]["step"] == 4
     assert len(meta["from_state"]["sha256"]) == 64 and meta["steps"] == 8
     assert meta["steps_run"] == 4 and meta["from_state"]["params_changed"] == {}
+    # its report adds the index with the branching point and the tier maps at both ends
+    assert main(["report", str(cont)]) == 0
+    page = (cont / "report.html").read_text()
+    assert "Continued from a saved state" in page and "saved history to 2002" in page
+    assert (cont / "report_figures" / "branch_tier_maps.png").stat().st_size > 10_000
     # the continued tables hold the saved steps and equal one run of 8 steps, bit for bit
     replay = tmp_path / "replay"
     assert main(["run", scen["grid"], "--seed", "9", "--steps", "8", "--out", str(replay)]) == 0
