@@ -306,6 +306,12 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
                  ("root seed", meta.get("root_seed", meta.get("seed", ""))),
                  ("paired seeds", ", ".join(map(str, meta.get("seeds", [])))),
                  ("runs", len(runs)), *_branch_rows(meta)])]
+    if meta.get("from_states"):
+        body.append("<p class=\"note\">A comparison keeps each run's measures only; the "
+                    "index history with the projected fans and the tier maps at the branching "
+                    "point and the end are drawn by <code>python -m experiments.projections "
+                    "STATES BASE OTHER... --until YEAR --out DIR</code> from the same states, "
+                    "and <code>innogrid report DIR</code>.</p>")
     body.append("<h2>Differences (other − base) with 95% intervals</h2>")
     body.append("<p class=\"note\">Mean paired difference over seeds with a 95% t-interval. "
                 "★ marks rows whose interval excludes 0. <em>expected</em> is a scenario's "

@@ -100,8 +100,9 @@ def test_compare_branches_every_scenario_from_the_same_states(tmp_path, scen, ca
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(set(runs["seed"])) == sorted(seeds) and len(runs) == 2 * 2 * 2
     assert main(["report", str(out)]) == 0
-    assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in (
-        out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in page
+    assert "python -m experiments.projections" in page
     # common random numbers from the branching point: a rule that starts after it gives
     # the same runs as a replay of the same seeds from the start
     replay = tmp_path / "replay"
