@@ -297,9 +297,22 @@ def _rule_span(r) -> str:
     return f"{lo} to {hi}"
 
 
-def _warn_idle(sc, first: int, last: int) -> None:
-    """Say on stderr which rules are never in force in the steps ``first .. last - 1``."""
+def _warn_idle(sc, first: int, last: int, header: dict | None = None) -> None:
+    """Say on stderr which rules are never in force in the steps ``first .. last - 1``.
+
+    A branch (``header`` of the saved state it continues) does not warn of a rule the
+    saved history also had and that was in force in its steps ``0 .. first - 1``: it
+    acted there (the 2001-2021 rules of a 2022-2035 branch). A rule of the branch alone
+    that ended before the branching point still warns: it never acts.
+    """
+    from model.state import saved_scenario
+
     idle = sc.idle_rules(first, last)
+    if idle and header is not None and first > 0:
+        hist = saved_scenario(header, sc.file)
+        off = set(hist.idle_rules(0, first))
+        acted = [r for k, r in enumerate(hist.rules) if k not in off]
+        idle = [k for k in idle if sc.rules[k] not in acted]
     if not idle:
         return
     y = sc.params.start_year
@@ -338,7 +351,7 @@ def _cmd_run(args) -> int:
     end = _last_step(sc, start, args.steps, args.until, args.scenario)
     if args.save_state:
         check_output_dir(args.save_state, "--save-state")
-    _warn_idle(sc, start, end)
+    _warn_idle(sc, start, end, header if state is not None else None)
     if state is not None:
         _note_params(sc, changed, header)
     t0 = time.perf_counter()
@@ -417,7 +430,8 @@ def _cmd_compare(args) -> int:
         check_memory(sc, start + steps if steps else None)  # the size too, before any run
     check_output_dir(args.out)  # errors before warnings
     for sc, p in zip(scs, (args.base, *args.others), strict=True):
-        _warn_idle(sc, start, start + steps if steps else _last_step(sc, start, None, None, p))
+        _warn_idle(sc, start, start + steps if steps else _last_step(sc, start, None, None, p),
+                   found[0][1] if states else None)
     t0 = time.perf_counter()
     runs, summary, meta = run_compare(args.base, args.others, seeds, root, steps, args.jobs,
                                       states=states)

@@ -6,7 +6,11 @@
 * a comparison (``innogrid compare``): ``metadata.json`` with ``"kind": "comparison"``,
   ``compare.csv``, ``runs.csv``;
 * a sensitivity analysis (``innogrid sensitivity``): ``report.json``, ``indices.csv``,
-  ``noise.csv``, ``runs/manifest.json``.
+  ``noise.csv``, ``runs/manifest.json``;
+* a projection (``python -m experiments.projections``, scenarios continued from saved
+  states): ``metadata.json`` with ``"kind": "projection"``, ``trajectories.csv``,
+  ``tiers.csv``: the index history and projected fan, tier maps at the branching point and
+  the end, and the tier changes per city and scenario.
 
 The HTML embeds its figures as base64 PNGs and has no external CSS, scripts or fonts, so
 it works offline and can be mailed as one file; the PNGs are also written beside it. All
@@ -38,7 +42,9 @@ GENERATOR = '<meta name="generator" content="innogrid report">'
 
 _EXPECTED = ("a run (metadata.json, cities.csv, region.csv, flows/*.csv), a comparison "
              "(metadata.json with \"kind\": \"comparison\", compare.csv, runs.csv) or a "
-             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json)")
+             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json) "
+             "or a projection (metadata.json with \"kind\": \"projection\", trajectories.csv, "
+             "tiers.csv)")
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 1100px;
@@ -155,7 +161,7 @@ def _read_json(path: Path, directory: Path, fields: str | None = None) -> dict[s
 
 # --------------------------------------------------------------------------- kinds
 def detect_kind(results_dir: str | Path) -> str:
-    """``"run"``, ``"comparison"`` or ``"sensitivity"``; ValueError for anything else."""
+    """``"run"``, ``"comparison"``, ``"sensitivity"`` or ``"projection"``; else ValueError."""
     d = Path(results_dir)
     if not d.is_dir():
         raise ValueError(f"{d}: not a directory; expected {_EXPECTED}")
@@ -165,6 +171,9 @@ def detect_kind(results_dir: str | Path) -> str:
         meta = _read_json(d / "metadata.json", d)
         if meta.get("kind") == "comparison" and (d / "compare.csv").is_file():
             return "comparison"
+        if meta.get("kind") == "projection" and (d / "trajectories.csv").is_file() \
+                and (d / "tiers.csv").is_file():
+            return "projection"
         if (d / "cities.csv").is_file() and (d / "region.csv").is_file():
             return "run"
     present = sorted(p.name for p in d.iterdir())[:12]
@@ -204,7 +213,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     html_path = Path(out) if out is not None else d / REPORT_NAME
     check_file(html_path, GENERATOR)  # a user's file is never replaced
     build = {"run": _run_report, "comparison": _comparison_report,
-             "sensitivity": _sensitivity_report}[kind]
+             "sensitivity": _sensitivity_report, "projection": _projection_report}[kind]
     with output_dir(html_path.parent / FIGURES_DIR, "report") as figdir:
         try:
             title, body = build(d, figdir)
@@ -227,6 +236,33 @@ def _branch_rows(meta: dict) -> list[tuple[str, Any]]:
     return [("continued from", f"{len(states)} saved state{'s' if len(states) > 1 else ''} at "
              f"step {s.get('step')} ({s.get('year')}) of {s.get('scenario')}: "
              + ", ".join(str(x.get("file")) for x in states))]
+
+
+def _branch_figures(meta: dict, cities: pd.DataFrame, region: pd.DataFrame, name: str,
+                    geo: Any, figdir: Path) -> list[str]:
+    """Figures of a run continued from a saved state (none for another run).
+
+    The index with the branching point marked, and the tier maps at the branching point
+    and the end side by side (one seed: no fan).
+    """
+    from experiments.projections import projection_fan, tier_maps
+
+    state = meta.get("from_state")
+    if not state or state.get("step") is None:
+        return []
+    step = int(state["step"])
+    traj = region[["step", "year", "mean_index"]].assign(scenario=name, seed=meta.get("seed"))
+    ends = cities[cities["step"].isin([step, int(cities["step"].max())])]
+    tiers = ends[["step", "year", "city", "tier", "index", "rank"]].assign(
+        scenario=name, seed=meta.get("seed"))
+    branch = float(region.loc[region["step"] == step, "year"].iloc[0])
+    return ["<h2>Continued from a saved state</h2>",
+            _img(projection_fan(traj, branch, figdir / "branch_index.png", name),
+                 f"Regional mean index: the saved history to {branch:g} (black) and this "
+                 "run's continuation (one seed, so no fan; a projection over seeds is "
+                 "python -m experiments.projections)."),
+            _img(tier_maps(tiers, geo, name, figdir / "branch_tier_maps.png"),
+                 "Tiers at the branching point and at the last step.")]
 
 
 def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
@@ -287,6 +323,7 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
         "flow_knowledge": "Largest accumulated knowledge spillovers (knowledge units).",
     }
     body += [_img(p, captions.get(k, k)) for k, p in figs.items()]
+    body += _branch_figures(meta, cities, region, name, geo, figdir)
 
     body.append("<h2>Scenario parameters</h2>")
     params = meta.get("params") or {}
@@ -317,6 +354,12 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
                  ("root seed", meta.get("root_seed", meta.get("seed", ""))),
                  ("paired seeds", ", ".join(map(str, meta.get("seeds", [])))),
                  ("runs", len(runs)), *_branch_rows(meta)])]
+    if meta.get("from_states"):
+        body.append("<p class=\"note\">A comparison keeps each run's measures only; the "
+                    "index history with the projected fans and the tier maps at the branching "
+                    "point and the end are drawn by <code>python -m experiments.projections "
+                    "STATES BASE OTHER... --until YEAR --out DIR</code> from the same states, "
+                    "and <code>innogrid report DIR</code>.</p>")
     body.append("<h2>Differences (other − base) with 95% intervals</h2>")
     body.append("<p class=\"note\">Mean paired difference over seeds with a 95% t-interval. "
                 "★ marks rows whose interval excludes 0. <em>expected</em> is a scenario's "
@@ -342,6 +385,40 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
                            .reset_index()))
     body.append(_provenance(meta))
     return f"Scenario comparison: {base} vs {', '.join(map(str, others))}", body
+
+
+def _projection_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
+    from experiments.projections import projection_fan, tier_changes, tier_maps
+
+    meta = _read_json(d / "metadata.json", d)
+    traj = pd.read_csv(d / "trajectories.csv")
+    tiers = pd.read_csv(d / "tiers.csv")
+    base = str(meta.get("base", traj["scenario"].iloc[0]))
+    branch = float(meta.get("branch_year", tiers["year"].min()))
+    body = [_kv([("base scenario", base),
+                 ("scenarios", ", ".join(map(str, traj["scenario"].unique()))),
+                 ("projected", f"{branch:g} to {traj['year'].max():g}"),
+                 ("seeds (one saved state each)", ", ".join(map(str, meta.get("seeds", [])))),
+                 ("probabilities", meta.get("probabilities", "shares of seeds")),
+                 *_branch_rows(meta)])]
+    body.append("<h2>Index: history and projection</h2>")
+    body.append(_img(projection_fan(traj, branch, figdir / "projection_fan.png", base),
+                     "Regional mean index: the saved history (grey) and each scenario's "
+                     "projection (median and 5-95% band over seeds) against the base (blue)."))
+    body.append("<h2>Tiers at the branching point and at the end</h2>")
+    body.append(_img(tier_maps(tiers, None, base, figdir / "tier_maps.png"),
+                     f"{base}: each city's modal tier over seeds."))
+    ch = tier_changes(tiers, base)
+    moved = ch[ch["p_change"] > 0].sort_values(["scenario", "p_change"], ascending=[True, False])
+    body.append("<h2>Tier changes (share of seeds)</h2>")
+    body.append("<p class=\"note\">p_up: the city climbs (a smaller tier number) between the "
+                "branching point and the end; p_down: it falls; *_vs_base: the difference from "
+                "the base's share. Cities that change in no seed are omitted.</p>")
+    cols = [c for c in ("scenario", "city", "tier_start", "tier_end", "p_up", "p_down",
+                        "p_up_vs_base", "p_down_vs_base", "n_seeds") if c in moved]
+    body.append(_table(moved[cols]) if len(moved) else "<p>No city changes tier.</p>")
+    body.append(_provenance(meta))
+    return f"Projection: {base} and {len(traj['scenario'].unique()) - 1} scenarios", body
 
 
 def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:

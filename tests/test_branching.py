@@ -63,6 +63,11 @@ def test_run_saves_a_state_and_continues_it_as_one_run(tmp_path, scen, capsys):
     assert meta["from_state"]["seed"] == 9 and meta["from_state"]["step"] == 4
     assert len(meta["from_state"]["sha256"]) == 64 and meta["steps"] == 8
     assert meta["steps_run"] == 4 and meta["from_state"]["params_changed"] == {}
+    # its report adds the index with the branching point and the tier maps at both ends
+    assert main(["report", str(cont)]) == 0
+    page = (cont / "report.html").read_text()
+    assert "Continued from a saved state" in page and "saved history to 2002" in page
+    assert (cont / "report_figures" / "branch_tier_maps.png").stat().st_size > 10_000
     # the continued tables hold the saved steps and equal one run of 8 steps, bit for bit
     replay = tmp_path / "replay"
     assert main(["run", scen["grid"], "--seed", "9", "--steps", "8", "--out", str(replay)]) == 0
@@ -95,8 +100,9 @@ def test_compare_branches_every_scenario_from_the_same_states(tmp_path, scen, ca
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(set(runs["seed"])) == sorted(seeds) and len(runs) == 2 * 2 * 2
     assert main(["report", str(out)]) == 0
-    assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in (
-        out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in page
+    assert "python -m experiments.projections" in page
     # common random numbers from the branching point: a rule that starts after it gives
     # the same runs as a replay of the same seeds from the start
     replay = tmp_path / "replay"
@@ -159,3 +165,31 @@ def test_branching_input_errors_exit_2_with_one_line_and_write_nothing(tmp_path,
     with pytest.raises(SystemExit) as e:
         main(["run", scen["grid"], "--steps", "4", "--until", "2003"])
     assert e.value.code == 2
+
+
+def test_a_branch_does_not_warn_of_the_rules_its_saved_history_applied(tmp_path, scen, capsys):
+    """A rule that ended before the branching point warns only if the history lacked it."""
+    states = tmp_path / "states"
+    # the history: idle.toml, whose rule (to 2001.5) is in force in the saved steps 0..3
+    assert main(["run", scen["idle"], "--until", "2001", "--seeds", "1", "--root-seed", "5",
+                 "--save-state", str(states)]) == 0
+    (tmp_path / "fwd.toml").write_text(
+        'base = "idle.toml"\n[[rule]]\ncities = ["c1_1"]\nfrom_year = 2002\n'
+        'share_platform = 0.12\n')
+    (tmp_path / "ended.toml").write_text(
+        'base = "idle.toml"\n[[rule]]\ncities = ["c3_3"]\nfrom_year = 2001.25\n'
+        'until_year = 2001.75\nshare_guidance = 0.04\n')
+    capsys.readouterr()
+    assert main(["compare", scen["idle"], str(tmp_path / "fwd.toml"), str(tmp_path / "ended.toml"),
+                 "--from", str(states), "--until", "2002", "--out", str(tmp_path / "cmp")]) == 0
+    err = capsys.readouterr().err
+    assert "idle.toml" not in err and "fwd.toml" not in err
+    # the branch's own rule that ended before 2002 never acts: it alone is named
+    warning = [line for line in err.splitlines() if "ended.toml" in line]
+    assert len(warning) == 1 and "1 of 2 rules are never in force" in warning[0] \
+        and "rule[1] (2001.25 to 2001.75)" in warning[0]
+    # a run --from of the same state: the same rule
+    assert main(["run", str(tmp_path / "ended.toml"), "--from", str(states), "--until", "2002",
+                 "--out", str(tmp_path / "one")]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 2 rules are never in force" in err and "rule[1]" in err
