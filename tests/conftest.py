@@ -4,6 +4,12 @@ import pytest
 from model.scenario import scenario_from_dict
 
 
+def small_grid_toml(steps=8):
+    """The text of a small grid scenario file (5x5, 500 talent), for command-line tests."""
+    return (f"[run]\nsteps = {steps}\nseed = 3\n[geography]\nkind = \"grid\"\nwidth = 5\n"
+            "height = 5\n[params]\nn_talent = 500\nn_firms = 100\nn_funds = 5\n")
+
+
 def small_grid(steps=8, seed=3, params=None, policy=None, rules=None, width=5, height=5):
     """A small grid scenario for fast tests."""
     data = {

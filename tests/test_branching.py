@@ -8,20 +8,9 @@ import pytest
 from experiments.cli import main
 from experiments.compare import replicate_seeds
 from experiments.output import MANIFEST_NAME
+from tests.conftest import small_grid_toml
 
-GRID = """
-[run]
-steps = 8
-seed = 3
-[geography]
-kind = "grid"
-width = 5
-height = 5
-[params]
-n_talent = 500
-n_firms = 100
-n_funds = 5
-"""
+GRID = small_grid_toml(steps=8)
 # a rule from 2002: after a branching point at the end of 2001 (step 4)
 LATE = 'base = "grid.toml"\n[[rule]]\ncities = ["c1_1", "c3_3"]\nfrom_year = 2002\n' \
        'share_platform = 0.12\nbudget_multiplier = 2.0\n'

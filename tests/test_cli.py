@@ -9,22 +9,11 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
+from tests.conftest import small_grid_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-GRID = """
-[run]
-steps = 4
-seed = 3
-[geography]
-kind = "grid"
-width = 5
-height = 5
-[params]
-n_talent = 500
-n_firms = 100
-n_funds = 5
-"""
+GRID = small_grid_toml(steps=4)
 
 
 def _write(tmp_path, text, name="s.toml"):

@@ -8,20 +8,9 @@ import pytest
 from experiments.cli import main as cli
 from experiments.output import MANIFEST_NAME
 from experiments.projections import fan, main, tier_changes
+from tests.conftest import small_grid_toml
 
-GRID = """
-[run]
-steps = 8
-seed = 3
-[geography]
-kind = "grid"
-width = 5
-height = 5
-[params]
-n_talent = 500
-n_firms = 100
-n_funds = 5
-"""
+GRID = small_grid_toml(steps=8)
 PUSH = 'base = "grid.toml"\n[[rule]]\ncities = ["c1_1"]\nfrom_year = 2002\n' \
        'budget_multiplier = 3.0\n'
 
