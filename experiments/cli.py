@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from model.params import ParamError
-from model.scenario import RUN_KEYS, SCENARIO_DIR, ScenarioError, load_scenario, shown
+from model.scenario import (
+    RUN_KEYS,
+    SCENARIO_DIR,
+    ScenarioError,
+    load_scenario,
+    read_toml,
+    shown,
+)
 from model.state import StateError, check_branch, read_header
 
 __all__ = ["main"]
@@ -195,11 +202,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="scenario to explore (default: yrd_calibrated.toml)")
     v.add_argument("--port", type=PORT, default=8765,
                    help="port on 127.0.0.1, 1 to 65,535 (8765)")
-    k = sub.add_parser("calibrate", help="calibrate the YRD baseline to the 2021 tier facts",
-                       epilog="example: innogrid calibrate experiments/yrd_calibration.toml "
-                              "--jobs 2")
+    k = sub.add_parser("calibrate", help="calibrate the historical YRD run: a posterior by "
+                       "ABC-SMC (a spec with [prior]) or the older point search",
+                       epilog="example: innogrid calibrate experiments/yrd_posterior.toml "
+                              "--jobs 2   (re-run the same command to resume after a stop; "
+                              "--backend dask [--scheduler tcp://host:8786] for a cluster)")
     k.add_argument("spec", help="calibration spec (TOML)")
     k.add_argument("--jobs", type=JOBS, default=1, help="worker processes, 1 to 1,024 (1)")
+    k.add_argument("--backend", choices=("processes", "dask"), default="processes",
+                   help="local worker processes (default) or a Dask cluster (posterior only)")
+    k.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (default: a LocalCluster on 127.0.0.1)")
     return p
 
 
@@ -461,9 +474,35 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_posterior(args) -> int:
+    from experiments.inference.posterior import load_posterior_spec, run_posterior
+
+    spec = load_posterior_spec(args.spec)
+    if args.backend != "dask" and args.scheduler:
+        raise ScenarioError(args.spec, "--scheduler", args.scheduler, "only with --backend dask")
+    print(f"innogrid calibrate: ABC-SMC posterior of {len(spec.priors)} parameters against "
+          f"{len(spec.fit)} fitted statistics ({len(spec.held_out)} held out); "
+          f"{spec.population:,} particles, up to {spec.generations} generations, "
+          f"{spec.max_simulations:,} simulations or {spec.max_minutes:g} min", flush=True)
+    rec = run_posterior(spec, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                        progress=lambda s: print(f"  {s}", flush=True))
+    print(f"  {rec['generations']} generations, {rec['simulations']:,} simulations, "
+          f"{rec['particles']:,} particles (effective sample size {rec['ess']:,.0f}), final "
+          f"tolerance {rec['epsilon'][-1]:.3g}")
+    for k, v in rec["statistics"].items():
+        if v["role"] in ("fit", "held_out"):
+            print(f"  {v['role']:>8} {k:<24} fact {v['observed']:>8.3g}  posterior predictive "
+                  f"{v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]")
+    print(f"  wrote {spec.output} (particles.csv, predictive.csv, generations.csv, "
+          "posterior.json)")
+    return 0
+
+
 def _cmd_calibrate(args) -> int:
     from experiments.calibrate import calibrate, load_spec
 
+    if "prior" in read_toml(args.spec):
+        return _cmd_posterior(args)
     spec = load_spec(args.spec)
     t0 = time.perf_counter()
     print(f"innogrid calibrate: {len(spec.free)} free parameters, {spec.samples} points + the "

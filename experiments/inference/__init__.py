@@ -1,0 +1,1 @@
+"""Inference: fitting the model to the facts (the posterior calibration and its diagnostics)."""

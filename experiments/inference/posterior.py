@@ -1,0 +1,544 @@
+"""A posterior over the model's unpinned parameters by ABC-SMC (pyABC), against every pattern.
+
+Likelihood-free inference (approximate Bayesian computation with sequential Monte Carlo,
+Toni et al. 2009, J. R. Soc. Interface 6; Beaumont et al. 2009, Biometrika 96) with the
+maintained pyABC package (Schälte et al. 2022, J. Open Source Softw. 7(74), 4304). Why
+pyABC and not neural posterior estimation (``sbi``): it needs no PyTorch (a CPU-only laptop
+would download a several-GB CUDA build), its multicore and Dask samplers match the
+project's two backends, and its SQL database makes a calibration resumable after a kill.
+
+**Pattern-oriented** (Grimm et al. 2005, Science 310): every fact of
+``experiments.patterns`` is a summary statistic (:data:`STATISTICS`) with its observed
+value, a scale (the tolerance the studies' fact allows) and a source. A spec chooses which
+statistics are **fitted** (they enter the distance) and which are **held out** (they never
+enter it and are predicted out of sample: the posterior predictive of the accepted
+particles, each particle's own simulation). The distance of a simulation ``x`` to the facts
+``o`` is the weighted Euclidean norm over the fitted statistics,
+
+    d(x, o) = sqrt( sum_k w_k * ((x_k - o_k) / s_k)^2 ),
+
+with ``w_k`` the spec's weight (default 1) and ``s_k`` the statistic's scale; a simulation
+with a missing statistic is at distance infinity.
+
+**Seeds.** Each simulation's model seed is derived from the spec's ``root_seed`` and the
+particle's parameter values (:func:`particle_seed`), and stored with its statistics, so
+every accepted particle's run can be reproduced exactly. The sequence of particles itself
+is not bit-reproducible with a parallel sampler (workers finish in a timing-dependent
+order), which pyABC documents; the population's statistics are what is reproducible.
+
+**Budget and resumption.** The spec sets the population size, the number of generations
+and a budget of simulations and wall time; the run stops at whichever comes first, and
+records why. The pyABC database lives in the output folder (``abc.db``): running the same
+command again after a kill continues from the last complete generation. A database made by
+another spec or another version of the model's code is refused (exit status 2).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.output import OutputError, atomic_write, claim, owned
+from model.params import ParamError, Params
+from model.scenario import ScenarioError, load_scenario, read_toml
+
+__all__ = ["Statistic", "STATISTICS", "Prior", "PosteriorSpec", "load_posterior_spec",
+           "particle_seed", "pattern_distance", "simulate_yrd", "infer", "run_posterior",
+           "summarise", "code_version", "PosteriorError"]
+
+KIND = "posterior"
+DB_NAME = "abc.db"
+FILES = (DB_NAME, "spec.json", "particles.csv", "generations.csv", "predictive.csv",
+         "posterior.json")
+
+
+class PosteriorError(OutputError):
+    """An output folder holding a calibration that cannot be resumed (another spec or code)."""
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One pattern as a summary statistic: ``observed`` +/- ``scale``, where it comes from."""
+
+    observed: float
+    scale: float
+    source: str
+    doc: str
+
+
+_LOG_INDEX_FACT = math.log(138.67 / 0.4)
+#: Every pattern the model is scored on (``experiments.patterns.score_run``), as statistics.
+STATISTICS: dict[str, Statistic] = {
+    "tier_1": Statistic(1, 0.5, "DOMAIN.md: Shanghai alone in tier 1 (2021)",
+                        "cities in tier 1 at the end of 2021"),
+    "tier_2": Statistic(8, 2, "DOMAIN.md: 8 tier-2 cities (2021); tolerance of issue #10",
+                        "cities in tier 2 at the end of 2021"),
+    "tier_3": Statistic(9, 3, "DOMAIN.md: 9 tier-3 cities (2021); tolerance of issue #10",
+                        "cities in tier 3 at the end of 2021"),
+    "tier_4": Statistic(23, 4, "DOMAIN.md: 23 tier-4 cities (2021); tolerance of issue #10",
+                        "cities in tier 4 at the end of 2021"),
+    "named_misses": Statistic(0, 1, "DOMAIN.md: the tiers of the 11 named cities (2021)",
+                              "named cities not in their 2021 tier (of 11)"),
+    "hefei_tier2": Statistic(1, 0.5, "DOMAIN.md: Hefei is a tier-2 city (2021)",
+                             "1 if Hefei is in tier 2 at the end of 2021"),
+    "log_index_growth": Statistic(
+        _LOG_INDEX_FACT, math.log(700 / (138.67 / 0.4)),
+        "DOMAIN.md: mean index 0.4 (2001) to 138.67 (2021); band 150-700x of issue #10",
+        "log of the mean index, end of 2021 over end of 2001"),
+    "collab_index_2021": Statistic(247.11, 40, "DOMAIN.md: collaborative-innovation index "
+                                   "247.11 in 2021 (2011 = 100); tolerance of issue #10",
+                                   "collaborative-innovation index at the end of 2021"),
+    "gdp_share_error": Statistic(0.0, 0.183, "shipped 2001 and 2021 GDPs (model/data/"
+                                 "yrd_cities.csv); scale: the persistence null's error",
+                                 "mean absolute log error of the 2021 GDP shares"),
+    "gdp_cv_2021": Statistic(1.14, 0.1, "shipped 2021 GDPs: cross-city CV 1.14",
+                             "cross-city coefficient of variation of GDP, end of 2021"),
+    "log_rd_intensity_ratio": Statistic(
+        math.log(1.2), 0.15, "DOMAIN.md: the YRD's R&D intensity rose 2011-2021 (issue #10: "
+        "at least 1.2 times)", "log of R&D over GDP, 2021 over 2011"),
+    "log_real_gdp_growth": Statistic(
+        math.log(5.86), 0.2, "shipped GDPs deflated by the shipped deflator: 5.86-fold "
+        "(experiments.patterns.real_gdp_growth_fact)", "log of real regional GDP growth "
+        "2001-2021"),
+    "indicators_all_grow": Statistic(1, 0.5, "DOMAIN.md: the five indicators of the "
+                                     "collaborative index all grew 2011-2021",
+                                     "1 if all five indicators grew 2011-2021"),
+    "fast_beat_slow": Statistic(1, 0.5, "DOMAIN.md: sharing and cooperation grew faster than "
+                                "industrial linkage and environmental support",
+                                "1 if the three fast indicators outgrew the two slow ones"),
+}
+
+
+def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
+    """The :data:`STATISTICS` of one run from its ``experiments.patterns.score_run`` scores."""
+    def log(v: float) -> float:
+        return math.log(v) if v > 0 and math.isfinite(v) else float("nan")
+
+    return {
+        **{f"tier_{k}": float(score[f"tier_{k}"]) for k in (1, 2, 3, 4)},
+        "named_misses": float(11 - score["named_hits"]),
+        "hefei_tier2": float(score["hefei_tier2"]),
+        "log_index_growth": log(score["index_growth"]),
+        "collab_index_2021": float(score["collab_index_2021"]),
+        "gdp_share_error": float(score["gdp_share_male"]),
+        "gdp_cv_2021": float(score["gdp_cv_2021"]),
+        "log_rd_intensity_ratio": log(score["rd_intensity_ratio_2021_2011"]),
+        "log_real_gdp_growth": log(score["real_gdp_growth"]),
+        "indicators_all_grow": float(score["indicators_all_grow"]),
+        "fast_beat_slow": float(score["fast_beat_slow"]),
+    }
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior of one parameter: ``uniform`` or ``loguniform`` on ``[lo, hi]``, with a source."""
+
+    dist: str
+    lo: float
+    hi: float
+    source: str
+
+    def rv(self):
+        """The prior as a pyABC random variable."""
+        import pyabc
+
+        if self.dist == "uniform":
+            return pyabc.RV("uniform", self.lo, self.hi - self.lo)
+        return pyabc.RV("loguniform", self.lo, self.hi)
+
+    def width(self) -> float:
+        """The prior's standard deviation (for posterior contraction)."""
+        if self.dist == "uniform":
+            return (self.hi - self.lo) / math.sqrt(12)
+        from scipy.stats import loguniform
+        return float(loguniform(self.lo, self.hi).std())
+
+
+@dataclass(frozen=True)
+class PosteriorSpec:
+    """What to infer: base scenario, priors, fitted and held-out statistics, effort."""
+
+    file: str
+    base: str
+    output: str
+    priors: dict[str, Prior]
+    fit: dict[str, float]          # statistic -> weight
+    held_out: tuple[str, ...]
+    population: int = 1000
+    generations: int = 8
+    max_simulations: int = 20000
+    max_minutes: float = 90.0
+    min_acceptance: float = 0.01
+    root_seed: int = 2021
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """A hash of everything that defines the inference (not the effort limits)."""
+        d = {"base": Path(self.base).read_text(encoding="utf-8"), "params": self.params,
+             "priors": {k: asdict(v) for k, v in self.priors.items()}, "fit": self.fit,
+             "population": self.population, "root_seed": self.root_seed,
+             "statistics": {k: asdict(STATISTICS[k]) for k in self.fit}}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+_INTS = {"population": (20, 100_000), "generations": (1, 100),
+         "max_simulations": (1, 100_000_000), "root_seed": (0, 2**32 - 1)}
+_FLOATS = {"max_minutes": (0.1, 100_000.0), "min_acceptance": (0.0, 1.0)}
+
+
+def load_posterior_spec(path: str | Path) -> PosteriorSpec:
+    """Read and check a posterior spec (TOML); bad input names file, key, value and range."""
+    file = str(path)
+    data = read_toml(path)
+    allowed = {"base", "output", "prior", "fit", "held_out", "params", *_INTS, *_FLOATS}
+    for k in data:
+        if k not in allowed:
+            raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(allowed)}")
+    meta = Params.__dataclass_fields__
+    priors: dict[str, Prior] = {}
+    table = data.get("prior")
+    if not isinstance(table, dict) or not table:
+        raise ScenarioError(file, "prior", table, "a table of at least one parameter's prior")
+    for name, p in table.items():
+        key = f"prior.{name}"
+        md = meta[name].metadata if name in meta else None
+        if md is None or md["kind"] is not float:
+            raise ScenarioError(file, key, p, "a float parameter of model/params.py")
+        if not isinstance(p, dict) or set(p) - {"dist", "range", "source"}:
+            raise ScenarioError(file, key, p, "a table with dist, range and source")
+        dist, rng, src = p.get("dist", "uniform"), p.get("range"), p.get("source")
+        if dist not in ("uniform", "loguniform"):
+            raise ScenarioError(file, f"{key}.dist", dist, "'uniform' or 'loguniform'")
+        if (not isinstance(rng, list) or len(rng) != 2
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in rng)
+                or not md["lo"] <= rng[0] < rng[1] <= md["hi"]
+                or (dist == "loguniform" and rng[0] <= 0)):
+            raise ScenarioError(file, f"{key}.range", rng,
+                                f"[lo, hi] with {md['lo']} <= lo < hi <= {md['hi']}"
+                                + (" and lo > 0" if dist == "loguniform" else ""))
+        if not isinstance(src, str) or not src.strip():
+            raise ScenarioError(file, f"{key}.source", src,
+                                "where the prior comes from ('assumption' if nothing is known)")
+        priors[name] = Prior(dist, float(rng[0]), float(rng[1]), src)
+    fit = data.get("fit")
+    if isinstance(fit, list):
+        fit = dict.fromkeys(fit, 1.0)
+    if not isinstance(fit, dict) or not fit:
+        raise ScenarioError(file, "fit", fit, "a list of statistics, or a table statistic = "
+                            f"weight; statistics: {sorted(STATISTICS)}")
+    for k, w in fit.items():
+        if k not in STATISTICS:
+            raise ScenarioError(file, f"fit.{k}", w, f"one of {sorted(STATISTICS)}")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1000:
+            raise ScenarioError(file, f"fit.{k}", w, "a weight in (0, 1000]")
+    held = data.get("held_out", [])
+    if not isinstance(held, list) or any(k not in STATISTICS or k in fit for k in held):
+        raise ScenarioError(file, "held_out", held, "a list of statistics not fitted, of "
+                            f"{sorted(STATISTICS)}")
+    opts: dict[str, Any] = {}
+    for k, (lo, hi) in _INTS.items():
+        if k in data:
+            v = data[k]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ScenarioError(file, k, v, f"an integer from {lo:,} to {hi:,}")
+            opts[k] = v
+    for k, (lo, hi) in _FLOATS.items():
+        if k in data:
+            v = data[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise ScenarioError(file, k, v, f"a number from {lo} to {hi}")
+            opts[k] = float(v)
+    params = data.get("params", {})
+    if not isinstance(params, dict) or set(params) & set(priors):
+        raise ScenarioError(file, "params", params, "a table of fixed parameter values, none "
+                            "of them with a prior")
+    here = Path(path).parent
+    base = str((here / data.get("base", "../scenarios/yrd_history.toml")).resolve())
+    sc = load_scenario(base)
+    try:
+        sc.params.replace(**params)
+    except ParamError as e:
+        raise ScenarioError(file, f"params.{e.key}", e.value, e.allowed) from None
+    output = str((here / data.get("output", "../results/posterior")).resolve())
+    return PosteriorSpec(file=file, base=base, output=output, priors=priors,
+                         fit={k: float(w) for k, w in fit.items()}, held_out=tuple(held),
+                         params=params, **opts)
+
+
+def particle_seed(root_seed: int, params: Mapping[str, float]) -> int:
+    """The model seed of a particle: a hash of the root seed and the parameter values.
+
+    The same particle always gets the same seed; different particles get independent ones.
+    """
+    values = np.array([float(params[k]) for k in sorted(params)], dtype=np.float64)
+    ss = np.random.SeedSequence([root_seed, *values.view(np.uint32).tolist()])
+    return int(ss.generate_state(1, np.uint32)[0])
+
+
+def pattern_distance(x: Mapping[str, float], x0: Mapping[str, float],
+                     weights: Mapping[str, float], scales: Mapping[str, float]) -> float:
+    """``sqrt(sum_k w_k ((x_k - x0_k) / s_k)^2)`` over the fitted statistics ``weights``.
+
+    Example: x {a: 3, b: 1}, x0 {a: 1, b: 1}, w {a: 1, b: 4}, s {a: 2, b: 1} -> 1.0.
+    A missing or non-finite statistic gives infinity.
+    """
+    total = 0.0
+    for k, w in weights.items():
+        v = x.get(k, float("nan"))
+        if not math.isfinite(v):
+            return float("inf")
+        total += w * ((v - x0[k]) / scales[k]) ** 2
+    return math.sqrt(total)
+
+
+def simulate_yrd(params: Mapping[str, float], base: str, fixed: Mapping[str, Any],
+                 root_seed: int) -> dict[str, float]:
+    """Run the base scenario with ``params`` and return its :data:`STATISTICS` and seed."""
+    from experiments.patterns import score_run
+    from model.model import InnovationModel
+
+    sc = _scenario(base)
+    p = {k: float(v) for k, v in params.items()}
+    seed = particle_seed(root_seed, p)
+    m = InnovationModel(sc, seed=seed, collect_agents=False, **{**fixed, **p})
+    m.run()
+    stats = statistics_of(score_run(m.cities_frame(), m.region_frame(), sc.geography))
+    return {**stats, "seed": float(seed)}
+
+
+@functools.lru_cache(maxsize=4)
+def _scenario(base: str):
+    return load_scenario(base)
+
+
+def code_version() -> str:
+    """A hash of the model's source code (``model/``): runs of other code are not the same."""
+    root = Path(__file__).resolve().parents[2] / "model"
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".csv", ".toml"):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _sampler(jobs: int, scheduler: str | None, backend: str):
+    import pyabc
+
+    if backend == "dask":
+        from distributed import Client, LocalCluster
+
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster if cluster is not None else scheduler)
+        return pyabc.sampler.DaskDistributedSampler(client, batch_size=1), (client, cluster)
+    if jobs <= 1:
+        return pyabc.sampler.SingleCoreSampler(), (None, None)
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs), (None, None)
+
+
+def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
+          observed: Mapping[str, float], weights: Mapping[str, float],
+          scales: Mapping[str, float], db: str | Path, population: int, generations: int,
+          max_simulations: int = 10**9, max_minutes: float = 1e6, min_acceptance: float = 0.0,
+          jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
+          progress: Callable[[str], None] | None = None):
+    """ABC-SMC of ``simulate`` against ``observed``; resumes the run already in ``db``.
+
+    Returns the pyABC ``History``. ``simulate(params) -> dict`` of statistics; the distance
+    is :func:`pattern_distance` over ``weights``.
+    """
+    import pyabc
+
+    for name in ("ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon",
+                 "ABC.Population", "ABC.Adaptation", "ABC.Predictor", "ABC.Transition"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    _forward_progress(progress)
+    prior = pyabc.Distribution(**{k: p.rv() for k, p in priors.items()})
+    dist = functools.partial(pattern_distance, weights=dict(weights), scales=dict(scales))
+    sampler, (client, cluster) = _sampler(jobs, scheduler, backend)
+    try:
+        abc = pyabc.ABCSMC(simulate, prior, dist, population_size=population, sampler=sampler)
+        url = f"sqlite:///{Path(db).resolve()}"
+        done = 0
+        if Path(db).exists():
+            h = abc.load(url, 1)
+            done = h.max_t + 1
+        else:
+            abc.new(url, dict(observed))
+        left = generations - done
+        if left > 0:
+            if progress:
+                progress(f"generations {done + 1} to {generations} of {population} particles "
+                         f"(budget {max_simulations:,} simulations, {max_minutes:g} min)")
+            spent = abc.history.total_nr_simulations if done else 0
+            h = abc.run(max_nr_populations=left, min_acceptance_rate=min_acceptance,
+                        max_total_nr_simulations=max(max_simulations - spent, 1),
+                        max_walltime=_dt.timedelta(minutes=max_minutes))
+        return abc.history
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class _Progress(logging.Handler):
+    """pyABC's per-generation log lines (tolerance, acceptance, stop) as progress lines."""
+
+    KEEP = ("t:", "Accepted:", "Stop:", "Calibration sample")
+
+    def __init__(self, progress: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith(self.KEEP):
+            self.progress(f"{_dt.datetime.now():%H:%M:%S} {msg}")
+
+
+def _forward_progress(progress: Callable[[str], None] | None) -> None:
+    log = logging.getLogger("ABC")
+    for hd in list(log.handlers):
+        if isinstance(hd, _Progress):
+            log.removeHandler(hd)
+        else:  # pyABC's own stream handler: only its warnings
+            hd.setLevel(logging.WARNING)
+    log.propagate = False
+    if progress is None:
+        log.setLevel(logging.WARNING)
+        return
+    log.setLevel(logging.INFO)
+    log.addHandler(_Progress(progress))
+
+
+def _check_resume(spec: PosteriorSpec, out: Path) -> None:
+    have = owned(out)
+    if (out / DB_NAME).exists():
+        if have.get(DB_NAME) != KIND or not (out / "spec.json").exists():
+            raise OutputError(f"--out {out}: {DB_NAME} there was not written by innogrid "
+                              "calibrate; choose another output")
+        prev = json.loads((out / "spec.json").read_text(encoding="utf-8"))
+        for key, now in (("spec_digest", spec.digest()), ("code_version", code_version())):
+            if prev.get(key) != now:
+                raise PosteriorError(
+                    f"{spec.file}: output {out} holds a calibration of another "
+                    f"{'spec' if key == 'spec_digest' else 'version of the model code'} "
+                    f"({key} {prev.get(key)} there, {now} now); it cannot be resumed: choose "
+                    "another output, or delete that folder to start again")
+
+
+def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes",
+                  scheduler: str | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Infer the posterior of ``spec``, write its outputs and return the record."""
+    out = Path(spec.output)
+    _check_resume(spec, out)
+    claim(out, KIND, FILES)
+    atomic_write(out / "spec.json", json.dumps(
+        {"spec_digest": spec.digest(), "code_version": code_version(), "file": spec.file},
+        indent=1))
+    t0 = time.perf_counter()
+    sim = functools.partial(simulate_yrd, base=spec.base, fixed=spec.params,
+                            root_seed=spec.root_seed)
+    h = infer(sim, spec.priors, {k: STATISTICS[k].observed for k in STATISTICS},
+              spec.fit, {k: STATISTICS[k].scale for k in STATISTICS}, out / DB_NAME,
+              spec.population, spec.generations, spec.max_simulations, spec.max_minutes,
+              spec.min_acceptance, jobs, backend, scheduler, progress)
+    rec = summarise(h, spec, time.perf_counter() - t0)
+    _write(out, rec, h, spec)
+    return rec
+
+
+def particles(h) -> pd.DataFrame:
+    """The last generation: parameters, weight, distance and every statistic, one row each."""
+    pop = h.get_population(t=h.max_t)
+    rows = []
+    for p in pop.particles:
+        rows.append({**{k: float(v) for k, v in p.parameter.items()},
+                     "weight": float(p.weight), "distance": float(p.distance),
+                     **{k: float(v) for k, v in p.sum_stat.items()}})
+    df = pd.DataFrame(rows)
+    df["weight"] /= df["weight"].sum()
+    return df
+
+
+def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    o = np.argsort(x)
+    cw = np.cumsum(w[o]) / w.sum()
+    return float(x[o][min(np.searchsorted(cw, q), len(x) - 1)])
+
+
+def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
+    """The record: per parameter the posterior and its contraction; per statistic the fit."""
+    df = particles(h)
+    w = df["weight"].to_numpy()
+    ess = float(1.0 / np.sum(w ** 2))
+    par = {}
+    for k, p in spec.priors.items():
+        x = df[k].to_numpy()
+        mean = float(np.sum(w * x))
+        sd = float(np.sqrt(np.sum(w * (x - mean) ** 2)))
+        par[k] = {"mean": mean, "sd": sd, "q05": _wquantile(x, w, 0.05),
+                  "median": _wquantile(x, w, 0.5), "q95": _wquantile(x, w, 0.95),
+                  "prior": asdict(p),
+                  "contraction": 1.0 - (sd / p.width()) ** 2}
+    stats = {}
+    for k, s in STATISTICS.items():
+        if k not in df:
+            continue
+        x = df[k].to_numpy()
+        ok = np.isfinite(x)
+        role = "fit" if k in spec.fit else ("held_out" if k in spec.held_out else "other")
+        stats[k] = {"role": role, "observed": s.observed, "scale": s.scale,
+                    "median": _wquantile(x[ok], w[ok], 0.5) if ok.any() else None,
+                    "q05": _wquantile(x[ok], w[ok], 0.05) if ok.any() else None,
+                    "q95": _wquantile(x[ok], w[ok], 0.95) if ok.any() else None,
+                    "source": s.source, "doc": s.doc}
+    gens = h.get_all_populations()
+    gens = gens[gens["t"] >= 0]
+    return {"procedure": "ABC-SMC (pyABC), pattern-oriented",
+            "pyabc_version": _pyabc_version(), "spec_file": spec.file,
+            "spec_digest": spec.digest(), "code_version": code_version(),
+            "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "base": spec.base, "root_seed": spec.root_seed, "fixed_params": spec.params,
+            "population": spec.population, "particles": len(df), "ess": ess,
+            "generations": int(h.max_t + 1), "generations_asked": spec.generations,
+            "simulations": int(h.total_nr_simulations), "seconds_this_call": seconds,
+            "epsilon": [float(e) for e in gens["epsilon"]],
+            "samples": [int(s) for s in gens["samples"]],
+            "parameters": par, "statistics": stats,
+            "fit": spec.fit, "held_out": list(spec.held_out)}
+
+
+def _pyabc_version() -> str:
+    import pyabc
+    return pyabc.__version__
+
+
+def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
+    df = particles(h)
+    atomic_write(out / "particles.csv", df.to_csv(index=False))
+    gens = h.get_all_populations()
+    atomic_write(out / "generations.csv", gens[gens["t"] >= 0].to_csv(index=False))
+    rows = [{"statistic": k, **{f: v[f] for f in ("role", "observed", "scale", "median", "q05",
+                                                   "q95")}}
+            for k, v in rec["statistics"].items()]
+    atomic_write(out / "predictive.csv", pd.DataFrame(rows).to_csv(index=False))
+    atomic_write(out / "posterior.json", json.dumps(rec, indent=1, default=str))
+

@@ -1,0 +1,178 @@
+"""The posterior calibration (experiments/inference/posterior.py): inference, spec, resumption."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.inference.posterior import (
+    STATISTICS,
+    Prior,
+    infer,
+    load_posterior_spec,
+    particle_seed,
+    pattern_distance,
+)
+from model.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "experiments" / "yrd_posterior.toml"
+
+
+def gaussian(params: dict) -> dict:
+    """y ~ N(mu, 1), with the particle's own seed (as the model's runs have)."""
+    rng = np.random.default_rng(particle_seed(7, params))
+    return {"y": float(params["mu"]) + float(rng.normal())}
+
+
+def test_abc_smc_recovers_a_gaussian_posterior(tmp_path):
+    # prior mu ~ U(-10, 10), one observation y0 = 1.5 with unit noise: the posterior is
+    # N(1.5, 1) (the truncation at +/-10 is negligible); ABC with tolerance eps adds at most
+    # eps^2/3 to the variance
+    h = infer(gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5},
+              {"y": 1.0}, {"y": 1.0}, tmp_path / "abc.db", population=600, generations=6)
+    df, w = h.get_distribution(m=0, t=h.max_t)
+    w = np.asarray(w) / np.sum(w)
+    mean = float(np.sum(w * df["mu"]))
+    sd = float(np.sqrt(np.sum(w * (df["mu"] - mean) ** 2)))
+    eps = float(h.get_all_populations()["epsilon"].iloc[-1])
+    assert eps < 0.3
+    assert abs(mean - 1.5) < 0.2, mean
+    assert 0.8 < sd < math.sqrt(1 + eps ** 2 / 3) + 0.15, (sd, eps)
+    # the prior alone has sd 20/sqrt(12) = 5.8: the data contracted it
+    assert sd < 0.25 * 20 / math.sqrt(12)
+
+
+def test_a_stopped_inference_resumes_where_it_stopped(tmp_path):
+    db = tmp_path / "abc.db"
+    args = (gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5}, {"y": 1.0},
+            {"y": 1.0}, db)
+    h1 = infer(*args, population=100, generations=2)
+    sims = h1.total_nr_simulations
+    assert h1.max_t == 1
+    h2 = infer(*args, population=100, generations=3)  # the same database, one more generation
+    assert h2.max_t == 2
+    assert h2.total_nr_simulations > sims
+    eps = h2.get_all_populations().query("t >= 0")["epsilon"].to_numpy()
+    assert eps[2] < eps[1] < eps[0]  # it went on, it did not start again
+
+
+def test_pattern_distance_and_seeds():
+    assert pattern_distance({"a": 3, "b": 1}, {"a": 1, "b": 1}, {"a": 1, "b": 4},
+                            {"a": 2, "b": 1}) == pytest.approx(1.0)
+    assert pattern_distance({"a": float("nan")}, {"a": 1}, {"a": 1}, {"a": 1}) == math.inf
+    assert pattern_distance({}, {"a": 1}, {"a": 1}, {"a": 1}) == math.inf
+    # statistics not fitted do not count
+    assert pattern_distance({"a": 1, "b": 99}, {"a": 1, "b": 1}, {"a": 1}, {"a": 1, "b": 1}) == 0
+    s = particle_seed(1, {"x": 0.5, "y": 2.0})
+    assert s == particle_seed(1, {"y": 2.0, "x": 0.5})  # order of the keys does not matter
+    assert s != particle_seed(2, {"x": 0.5, "y": 2.0})
+    assert s != particle_seed(1, {"x": 0.5000001, "y": 2.0})
+
+
+def test_the_shipped_spec_reads_and_every_prior_has_a_source():
+    spec = load_posterior_spec(SPEC)
+    assert len(spec.priors) >= 20
+    assert all(p.source.strip() for p in spec.priors.values())
+    assert set(spec.fit).isdisjoint(spec.held_out)
+    assert spec.population >= 1000
+    for k in spec.fit:
+        assert STATISTICS[k].scale > 0 and STATISTICS[k].source
+
+
+def _spec_text(**changes) -> str:
+    text = SPEC.read_text(encoding="utf-8").replace('base = "../scenarios',
+                                                    f'base = "{ROOT}/scenarios')
+    for old, new in changes.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+BAD = [
+    ({"root_seed = 2021": "root_seed = 2021\nsamples = 3"}, "samples", "unknown key"),
+    ({"[prior.elast_rd]": "[prior.no_such_param]"}, "prior.no_such_param", "float parameter"),
+    ({"range = [0.85, 1.0]": "range = [0.85, 1.6]"}, "prior.elast_rd.range", "<= 1.5"),
+    ({"range = [50.0, 1800.0]": "range = [0.0, 1800.0]"}, "prior.spill_decay_km.range",
+     "lo > 0"),
+    ({'dist = "uniform"': 'dist = "normal"'}, ".dist", "'uniform' or 'loguniform'"),
+    ({'source = "assumption"': 'source = ""'}, ".source", "where the prior comes from"),
+    ({'"tier_1", "tier_2"': '"tier_one", "tier_2"'}, "fit.tier_one", "one of"),
+    ({'"gdp_cv_2021", ': '"tier_1", '}, "held_out", "not fitted"),
+    ({"population = 1000": "population = 5"}, "population", "from 20"),
+    ({"max_minutes = 60": "max_minutes = -1"}, "max_minutes", "a number from"),
+    ({"[prior.spill_decay_km]": "[params]\nelast_rd = 0.9\n[prior.spill_decay_km]"},
+     "params", "none of them with a prior"),
+    ({"[prior.spill_decay_km]": "[params]\nelast_rdd = 0.9\n[prior.spill_decay_km]"},
+     "params.elast_rdd", "did you mean"),
+]
+
+
+@pytest.mark.parametrize(("changes", "key", "allowed"), BAD, ids=[b[1] for b in BAD])
+def test_bad_spec_is_one_clear_line_and_writes_nothing(tmp_path, capsys, changes, key, allowed):
+    spec = tmp_path / "spec.toml"
+    out = tmp_path / "out"
+    spec.write_text(_spec_text(**changes).replace('output = "../docs/validation/posterior_yrd"',
+                                                  f'output = "{out}"'), encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_posterior_spec(spec)
+    assert e.value.key.startswith(key.lstrip(".")) or key in e.value.key
+    assert main(["calibrate", str(spec)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(spec) in err[0] and allowed in err[0], err
+    assert not out.exists()
+
+
+def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, capsys):
+    """A tiny calibration of the real model through the CLI: written, resumed, guarded."""
+    out = tmp_path / "post"
+    # a smaller sample of the same region (sample-size invariance) keeps it quick
+    text = _spec_text(**{"population = 1000": "population = 20",
+                         "generations = 8": "generations = 1",
+                         "[prior.spill_decay_km]": "[params]\nn_talent = 4000\nn_firms = 1000\n"
+                                                   "n_funds = 40\n[prior.spill_decay_km]"}).replace(
+        'output = "../docs/validation/posterior_yrd"', f'output = "{out}"')
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text, encoding="utf-8")
+    assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
+    rec = json.loads((out / "posterior.json").read_text())
+    assert rec["generations"] == 1 and rec["particles"] == 20
+    assert rec["code_version"] and rec["spec_digest"] and rec["pyabc_version"]
+    assert set(rec["parameters"]) == set(load_posterior_spec(spec).priors)
+    assert {v["role"] for v in rec["statistics"].values()} >= {"fit", "held_out"}
+    import pandas as pd
+    parts = pd.read_csv(out / "particles.csv")
+    assert len(parts) == 20 and parts["weight"].sum() == pytest.approx(1.0)
+    assert parts["seed"].notna().all()
+    # resume: one more generation on the same database
+    spec.write_text(text.replace("generations = 1", "generations = 2"), encoding="utf-8")
+    assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
+    rec2 = json.loads((out / "posterior.json").read_text())
+    assert rec2["generations"] == 2 and rec2["simulations"] > rec["simulations"]
+    # another spec (a different prior) on the same output is refused, nothing touched
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    spec.write_text(text.replace("range = [0.85, 1.0]", "range = [0.86, 1.0]"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["calibrate", str(spec), "--jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "another spec" in err and "cannot be resumed" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_an_output_that_is_not_ours_is_refused(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("a user's file")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(_spec_text().replace('output = "../docs/validation/posterior_yrd"',
+                                         f'output = "{out}"'), encoding="utf-8")
+    assert main(["calibrate", str(spec)]) == 2
+    assert "not an innogrid output" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    shutil.rmtree(out)
