@@ -19,16 +19,19 @@ from experiments.inference.posterior import (
     particle_seed,
     pattern_distance,
 )
+from experiments.inference.toy import gaussian, gaussian_posterior
 from model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "experiments" / "yrd_posterior.toml"
 
 
-def gaussian(params: dict) -> dict:
-    """y ~ N(mu, 1), with the particle's own seed (as the model's runs have)."""
-    rng = np.random.default_rng(particle_seed(7, params))
-    return {"y": float(params["mu"]) + float(rng.normal())}
+def _moments(h) -> tuple[float, float, float]:
+    df, w = h.get_distribution(m=0, t=h.max_t)
+    w = np.asarray(w) / np.sum(w)
+    mean = float(np.sum(w * df["mu"]))
+    sd = float(np.sqrt(np.sum(w * (df["mu"] - mean) ** 2)))
+    return mean, sd, float(h.get_all_populations()["epsilon"].iloc[-1])
 
 
 def test_abc_smc_recovers_a_gaussian_posterior(tmp_path):
@@ -37,16 +40,23 @@ def test_abc_smc_recovers_a_gaussian_posterior(tmp_path):
     # eps^2/3 to the variance
     h = infer(gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5},
               {"y": 1.0}, {"y": 1.0}, tmp_path / "abc.db", population=600, generations=6)
-    df, w = h.get_distribution(m=0, t=h.max_t)
-    w = np.asarray(w) / np.sum(w)
-    mean = float(np.sum(w * df["mu"]))
-    sd = float(np.sqrt(np.sum(w * (df["mu"] - mean) ** 2)))
-    eps = float(h.get_all_populations()["epsilon"].iloc[-1])
+    mean, sd, eps = _moments(h)
+    true_mean, true_sd = gaussian_posterior(1.5)
     assert eps < 0.3
-    assert abs(mean - 1.5) < 0.2, mean
-    assert 0.8 < sd < math.sqrt(1 + eps ** 2 / 3) + 0.15, (sd, eps)
+    assert abs(mean - true_mean) < 0.2, mean
+    assert 0.8 * true_sd < sd < math.sqrt(true_sd ** 2 + eps ** 2 / 3) + 0.15, (sd, eps)
     # the prior alone has sd 20/sqrt(12) = 5.8: the data contracted it
     assert sd < 0.25 * 20 / math.sqrt(12)
+
+
+def test_the_dask_sampler_runs_the_same_inference(tmp_path):
+    # a LocalCluster on 127.0.0.1, started and closed by infer itself
+    h = infer(gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5},
+              {"y": 1.0}, {"y": 1.0}, tmp_path / "abc.db", population=100, generations=2,
+              jobs=2, backend="dask")
+    mean, sd, eps = _moments(h)
+    assert h.max_t == 1 and eps < 4
+    assert abs(mean - 1.5) < 1.0 and sd < 3  # the prior's sd is 5.8
 
 
 def test_a_stopped_inference_resumes_where_it_stopped(tmp_path):
