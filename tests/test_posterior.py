@@ -186,3 +186,44 @@ def test_an_output_that_is_not_ours_is_refused(tmp_path, capsys):
     assert "not an innogrid output" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     shutil.rmtree(out)
+
+
+def test_coverage_of_the_toy_is_nominal_and_tracks_the_level():
+    from experiments.inference.diagnostics import (
+        coverage,
+        reference_table,
+        sample_prior,
+        summarise_coverage,
+    )
+
+    priors = {"mu": Prior("uniform", -10.0, 10.0, "test")}
+    rng = np.random.default_rng(2021)
+    table = reference_table(gaussian, sample_prior(priors, 3000, rng))
+    truths = reference_table(gaussian, sample_prior(priors, 80, rng).clip(-8, 8))
+    cov = coverage(table, truths, priors, {"y": 1.0}, {"y": 1.0}, quantile=0.02)
+    s = summarise_coverage(cov, 0.9).iloc[0]
+    assert 0.78 <= s["coverage"] <= 1.0 and s["consistent"]
+    # the exact posterior's 90% interval is 3.29 wide, the prior's 18: about 0.18
+    assert 0.12 < s["relative_width"] < 0.26
+    # 50% intervals cover about half the truths: the check can fail
+    half = coverage(table, truths, priors, {"y": 1.0}, {"y": 1.0}, quantile=0.02, level=0.5)
+    assert 0.3 < half["inside"].mean() < 0.7
+
+
+def test_coverage_runs_on_the_model_and_writes_its_outputs(tmp_path):
+    from experiments.inference.diagnostics import run_coverage
+
+    out = tmp_path / "cov"
+    spec = tmp_path / "spec.toml"
+    spec.write_text(_spec_text(**{"[prior.spill_decay_km]": "[params]\nn_talent = 4000\n"
+                                  "n_firms = 1000\nn_funds = 40\n[prior.spill_decay_km]"})
+                    .replace('output = "../docs/validation/posterior_yrd"', f'output = "{out}"'),
+                    encoding="utf-8")
+    s = run_coverage(str(spec), reference=6, truths=2, jobs=1, quantile=0.5)
+    assert len(s) == len(load_posterior_spec(spec).priors)
+    assert s["truths"].eq(2).all() and s["coverage"].between(0, 1).all()
+    rec = json.loads((out / "coverage.json").read_text())
+    assert rec["reference"] == 6 and rec["truths"] == 2
+    import pandas as pd
+    ref = pd.read_csv(out / "reference.csv")
+    assert (ref["role"] == "reference").sum() == 6 and ref["seed"].notna().all()
