@@ -117,10 +117,8 @@ BAD = [
     ({'"gdp_cv_2021", ': '"tier_1", '}, "held_out", "not fitted"),
     ({"population = 1000": "population = 5"}, "population", "from 20"),
     ({"max_minutes = 60": "max_minutes = -1"}, "max_minutes", "a number from"),
-    ({"[prior.spill_decay_km]": "[params]\nelast_rd = 0.9\n[prior.spill_decay_km]"},
-     "params", "none of them with a prior"),
-    ({"[prior.spill_decay_km]": "[params]\nelast_rdd = 0.9\n[prior.spill_decay_km]"},
-     "params.elast_rdd", "did you mean"),
+    ({"n_funds = 80": "n_funds = 80\nelast_rd = 0.9"}, "params", "none of them with a prior"),
+    ({"n_funds = 80": "n_funds = 80\nelast_rdd = 0.9"}, "params.elast_rdd", "did you mean"),
 ]
 
 
@@ -145,8 +143,8 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     # a smaller sample of the same region (sample-size invariance) keeps it quick
     text = _spec_text(**{"population = 1000": "population = 20",
                          "generations = 8": "generations = 1",
-                         "[prior.spill_decay_km]": "[params]\nn_talent = 4000\nn_firms = 1000\n"
-                                                   "n_funds = 40\n[prior.spill_decay_km]"}).replace(
+                         "n_talent = 8000\nn_firms = 2000\nn_funds = 80":
+                         "n_talent = 4000\nn_firms = 1000\nn_funds = 40"}).replace(
         'output = "../docs/validation/posterior_yrd"', f'output = "{out}"')
     spec = tmp_path / "spec.toml"
     spec.write_text(text, encoding="utf-8")
@@ -215,8 +213,8 @@ def test_coverage_runs_on_the_model_and_writes_its_outputs(tmp_path):
 
     out = tmp_path / "cov"
     spec = tmp_path / "spec.toml"
-    spec.write_text(_spec_text(**{"[prior.spill_decay_km]": "[params]\nn_talent = 4000\n"
-                                  "n_firms = 1000\nn_funds = 40\n[prior.spill_decay_km]"})
+    spec.write_text(_spec_text(**{"n_talent = 8000\nn_firms = 2000\nn_funds = 80":
+                                  "n_talent = 4000\nn_firms = 1000\nn_funds = 40"})
                     .replace('output = "../docs/validation/posterior_yrd"', f'output = "{out}"'),
                     encoding="utf-8")
     s = run_coverage(str(spec), reference=6, truths=2, jobs=1, quantile=0.5)
