@@ -145,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="replicates per scenario, 1 to 10,000 (20)")
     c.add_argument("--root-seed", type=SEED, default=None,
                    help="root of the replicate seeds (SeedSequence(root).spawn(N); 20260101)")
+    c.add_argument("--posterior", metavar="DIR",
+                   help="run every scenario under parameter sets drawn from the posterior in "
+                        "DIR (written by innogrid calibrate with a posterior spec) and report "
+                        "each claim's probability")
+    c.add_argument("--draws", type=REPLICATES, default=None,
+                   help="with --posterior: parameter sets drawn by weight, 1 to 10,000 (20)")
     cspan = c.add_mutually_exclusive_group()
     cspan.add_argument("--steps", type=STEPS,
                        help="quarters, 1 to 10,000 (default: each scenario's run.steps)")
@@ -434,7 +440,21 @@ def _cmd_compare(args) -> int:
             for p, h in found:
                 changed = check_branch(h, sc, str(p))
             _note_params(sc, changed, found[0][1])
-    seeds = 20 if args.seeds is None else args.seeds
+    draws = None
+    if args.draws is not None and not args.posterior:
+        raise ScenarioError(args.base, "--draws", args.draws, "only with --posterior")
+    if args.posterior:
+        from experiments.inference.posterior import posterior_draws
+
+        if args.from_states:
+            raise ScenarioError(args.base, "--posterior", args.posterior,
+                                "not with --from (a saved state carries its own parameters)")
+        draws = posterior_draws(args.posterior, 20 if args.draws is None else args.draws,
+                                ROOT_SEED if args.root_seed is None else args.root_seed)
+        for sc in scs:  # every draw is valid in every scenario, before any run
+            for d in draws:
+                sc.with_overrides(params=d)
+    seeds = (4 if draws else 20) if args.seeds is None else args.seeds
     root = ROOT_SEED if args.root_seed is None else args.root_seed
     steps = None
     if args.until is not None or args.steps is not None:
@@ -447,13 +467,29 @@ def _cmd_compare(args) -> int:
                    found[0][1] if states else None)
     t0 = time.perf_counter()
     runs, summary, meta = run_compare(args.base, args.others, seeds, root, steps, args.jobs,
-                                      states=states)
-    write_comparison(runs, summary, meta, args.out)
+                                      states=states, draws=draws)
+    post = None
+    if draws:
+        from experiments.compare import expectations, summarise_posterior
+
+        post = summarise_posterior(runs, expectations(args.others))
+        meta["posterior"] = str(args.posterior)
+    write_comparison(runs, summary, meta, args.out, posterior=post)
     if states:
         y = scs[0].params.start_year
         print(f"innogrid compare: base {args.base}, {len(states)} saved states (seeds "
               f"{', '.join(str(s) for s in meta['seeds'])}) at {y + start / 4:g}, continued "
               f"to {y + meta['steps'] / 4:g} ({time.perf_counter() - t0:.1f} s)")
+    elif draws:
+        print(f"innogrid compare: base {args.base}, {len(draws)} posterior draws from "
+              f"{args.posterior} x {seeds} common seeds from root {root} "
+              f"({time.perf_counter() - t0:.1f} s)")
+        for r in post[post["expected"] != ""].itertuples():
+            print(f"  {r.comparison}: claim {r.measure} {r.expected}: holds in "
+                  f"{r.probability:.0%} of the posterior draws (effect averaged over "
+                  f"{r.seeds_per_draw} seeds; in {r.probability_runs:.0%} of single runs); "
+                  f"effect {r.effect_mean:+.4g}, 90% of draws in [{r.effect_q_low:+.4g}, "
+                  f"{r.effect_q_high:+.4g}]")
     else:
         print(f"innogrid compare: base {args.base}, {seeds} common seeds from root "
               f"{root} ({time.perf_counter() - t0:.1f} s)")
@@ -469,8 +505,9 @@ def _cmd_compare(args) -> int:
             ci = (f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}]" if r.n_seeds > 1
                   else "(no interval from 1 seed)")
             print(f"    {r.measure:24s} {r.diff:+12.4g}  {ci}{flag}")
+    extra = ", posterior.csv" if draws else ""
     print(f"  (* = 95% interval excludes 0; claim = the scenario's [expect])  wrote {args.out}/ "
-          "(compare.csv, runs.csv, compare.png, metadata.json)")
+          f"(compare.csv, runs.csv, compare.png, metadata.json{extra})")
     return 0
 
 

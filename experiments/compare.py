@@ -25,7 +25,7 @@ from model.scenario import Scenario, ScenarioError, load_scenario
 from model.state import read_header, state_info
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
-           "seeds_needed", "verdict",
+           "seeds_needed", "verdict", "compare_posterior", "summarise_posterior",
            "MEASURES", "SHOWN_MEASURES"]
 
 #: Measures compared (see ``model.observe.SCENARIO_MEASURES`` for their definitions).
@@ -177,6 +177,62 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     return df[cols + [c for c in df.columns if c not in cols]]
 
 
+def compare_posterior(base: str, others: list[str], draws: list[dict[str, float]],
+                      seeds: int, root: int, steps: int | None = None,
+                      executor: Executor | None = None, progress: bool | None = False
+                      ) -> pd.DataFrame:
+    """:func:`compare` once per posterior draw (its parameters in every scenario alike).
+
+    Every draw runs the same ``seeds`` (common random numbers within a draw, and across
+    draws too). The rows gain ``draw`` (0, 1, ...).
+    """
+    frames = []
+    for d, params in enumerate(draws):
+        r = compare(base, others, seeds, root, steps, executor=executor, params=params,
+                    progress=progress)
+        r.insert(1, "draw", d)
+        frames.append(r)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarise_posterior(runs: pd.DataFrame,
+                        expect: dict[str, tuple[str, str]] | None = None,
+                        level: float = 0.9) -> pd.DataFrame:
+    """The posterior distribution of each effect and the probability of each claim.
+
+    Per comparison and measure: the effect of a draw is its paired difference (other -
+    base) averaged over the seeds; over the draws, its mean, the central ``level``
+    interval, and the shares of draws with a positive and a negative effect. A claimed
+    measure's row gets ``probability``: the share of draws whose effect is on the claimed
+    side (parameter uncertainty, the seed noise averaged within a draw), and
+    ``probability_runs``: the same over single runs (draw x seed).
+    """
+    expect = expect or {}
+    a = (1.0 - level) / 2.0
+    rows = []
+    for comp, g in runs.groupby("comparison", sort=False):
+        b = g[g["role"] == "base"].set_index(["draw", "seed"])
+        o = g[g["role"] == "other"].set_index(["draw", "seed"]).loc[b.index]
+        for m in MEASURES:
+            d = (o[m] - b[m]).dropna()
+            if d.empty:
+                continue
+            eff = d.groupby(level="draw").mean()
+            row = {"comparison": comp, "measure": m, "draws": int(eff.size),
+                   "seeds_per_draw": int(d.groupby(level="draw").size().min()),
+                   "effect_mean": float(eff.mean()), "effect_q_low": float(eff.quantile(a)),
+                   "effect_q_high": float(eff.quantile(1 - a)),
+                   "p_up": float((eff > 0).mean()), "p_down": float((eff < 0).mean()),
+                   "expected": "", "probability": np.nan, "probability_runs": np.nan}
+            claim = expect.get(comp)
+            if claim is not None and claim[0] == m:
+                up = claim[1] == "up"
+                row.update(expected=claim[1], probability=row["p_up" if up else "p_down"],
+                           probability_runs=float(((d > 0) if up else (d < 0)).mean()))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def summarise(runs: pd.DataFrame,
               expect: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """Paired differences (other - base) per comparison and measure, with 95% t-intervals.
@@ -261,10 +317,15 @@ def expectations(others: list[str]) -> dict[str, tuple[str, str]]:
 
 
 def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, Any],
-                     directory: str | Path) -> Path:
-    """Write runs.csv, compare.csv, metadata.json and compare.png (see experiments.output)."""
+                     directory: str | Path, posterior: pd.DataFrame | None = None) -> Path:
+    """Write runs.csv, compare.csv, metadata.json and compare.png (see experiments.output).
+
+    With ``posterior`` (:func:`summarise_posterior`) also posterior.csv.
+    """
     with output_dir(directory, "comparison") as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
+        if posterior is not None:
+            posterior.to_csv(tmp / "posterior.csv", index=False)
         summary.to_csv(tmp / "compare.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
         from experiments.figures import comparison
@@ -278,21 +339,33 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
 
 def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int | None,
                 jobs: int, progress: bool | None = None,
-                states: list[str | Path] | None = None
+                states: list[str | Path] | None = None,
+                draws: list[dict[str, float]] | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Compare scenarios with ``jobs`` worker processes; return runs, summary, metadata.
 
     With ``states`` (see :func:`compare`) the metadata records each state's provenance
     (``from_states``: file, sha256, seed, step, year, saved scenario) and the seeds are
-    theirs; ``steps`` there is the last step of the runs.
+    theirs; ``steps`` there is the last step of the runs. With ``draws`` (posterior
+    parameter sets) every draw runs every scenario over the seeds (:func:`compare_posterior`);
+    the runs gain a ``draw`` column, the summary pools the (draw, seed) pairs, and
+    :func:`summarise_posterior` of the runs gives each claim's probability.
     """
     kw = {"progress": progress, "states": states}
+    if draws:
+        kw = {"progress": progress, "draws": draws}
+    run_fn = compare_posterior if draws else compare
     if jobs > 1:
         with process_pool(jobs) as ex:
-            runs = compare(base, others, seeds, root, steps, executor=ex, **kw)
+            runs = run_fn(base, others, seeds=seeds, root=root, steps=steps, executor=ex, **kw)
     else:
-        runs = compare(base, others, seeds, root, steps, **kw)
-    summary = summarise(runs, expectations(others))
+        runs = run_fn(base, others, seeds=seeds, root=root, steps=steps, **kw)
+    if draws:
+        # the pooled summary treats each (draw, seed) pair as one paired replicate
+        pooled = runs.assign(seed=runs["draw"].astype(str) + ":" + runs["seed"].astype(str))
+        summary = summarise(pooled.drop(columns="draw"), expectations(others))
+    else:
+        summary = summarise(runs, expectations(others))
     sc = load_scenario(base)
     if states:
         info = [state_info(p) for p in states]
@@ -304,4 +377,6 @@ def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int 
         meta = provenance(sc, seed=root, steps=sc.steps if steps is None else steps)
         meta.update(kind="comparison", root_seed=root, seeds=replicate_seeds(root, seeds),
                     base=base, others=others)
+    if draws:
+        meta.update(posterior_draws=draws)
     return runs, summary, meta

@@ -225,3 +225,85 @@ def test_coverage_runs_on_the_model_and_writes_its_outputs(tmp_path):
     import pandas as pd
     ref = pd.read_csv(out / "reference.csv")
     assert (ref["role"] == "reference").sum() == 6 and ref["seed"].notna().all()
+
+
+def _fake_posterior(folder: Path, rows: list[dict]) -> Path:
+    import pandas as pd
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "particles.csv", index=False)
+    names = [k for k in rows[0] if k not in ("weight", "distance", "seed")]
+    (folder / "posterior.json").write_text(json.dumps({"parameters": dict.fromkeys(names, {})}))
+    return folder
+
+
+def test_compare_over_posterior_draws_gives_claim_probabilities(tmp_path, capsys):
+    from tests.conftest import small_grid_toml
+
+    base = tmp_path / "base.toml"
+    base.write_text(small_grid_toml(steps=6))
+    other = tmp_path / "more_rd.toml"
+    other.write_text(small_grid_toml(steps=6) + "[policy]\nbudget_multiplier = 2.0\n"
+                     "[expect]\nmeasure = \"rd_spent\"\ndirection = \"up\"\n")
+    # two particles; the second carries all the weight, so every draw is it
+    post = _fake_posterior(tmp_path / "post", [
+        {"innov_rate": 0.001, "elast_knowledge": 0.2, "weight": 0.0, "seed": 1},
+        {"innov_rate": 0.01, "elast_knowledge": 0.4, "weight": 1.0, "seed": 2}])
+    out = tmp_path / "cmp"
+    assert main(["compare", str(base), str(other), "--posterior", str(post), "--draws", "3",
+                 "--seeds", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "3 posterior draws" in text and "claim rd_spent up: holds in" in text
+    import pandas as pd
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(runs["draw"].unique()) == [0, 1, 2] and len(runs) == 3 * 2 * 2
+    meta = json.loads((out / "metadata.json").read_text())
+    assert all(d == {"innov_rate": 0.01, "elast_knowledge": 0.4}
+               for d in meta["posterior_draws"])
+    p = pd.read_csv(out / "posterior.csv").set_index("measure")
+    row = p.loc["rd_spent"]
+    assert row["expected"] == "up" and row["draws"] == 3 and row["seeds_per_draw"] == 2
+    assert row["probability"] == pytest.approx(row["p_up"])
+    assert 0 <= row["probability"] <= 1
+    # identical draws with common seeds: every draw has the same effect
+    assert row["effect_q_low"] == pytest.approx(row["effect_q_high"])
+
+
+def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_side():
+    import pandas as pd
+
+    from experiments.compare import MEASURES, summarise_posterior
+
+    rows = []
+    # draw effects on mean_index: +1, +3, -2 (two seeds each, averaged)
+    for d, effs in enumerate([(0.5, 1.5), (3.0, 3.0), (-1.0, -3.0)]):
+        for s, e in enumerate(effs):
+            base = dict.fromkeys(MEASURES, 1.0)
+            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "base", **base})
+            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "other",
+                         **{**base, "mean_index": 1.0 + e}})
+    p = summarise_posterior(pd.DataFrame(rows), {"x": ("mean_index", "up")}).set_index(
+        "measure").loc["mean_index"]
+    assert p["probability"] == pytest.approx(2 / 3)
+    assert p["probability_runs"] == pytest.approx(4 / 6)
+    assert p["effect_mean"] == pytest.approx((1 + 3 - 2) / 3)
+
+
+def test_a_posterior_folder_that_is_not_one_is_refused(tmp_path, capsys):
+    from tests.conftest import small_grid_toml
+
+    base = tmp_path / "base.toml"
+    base.write_text(small_grid_toml(steps=4))
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    assert main(["compare", str(base), str(base), "--posterior", str(empty), "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--posterior" in err and "particles.csv" in err
+    bad = _fake_posterior(tmp_path / "bad", [{"no_such_param": 1.0, "weight": 1.0}])
+    assert main(["compare", str(base), str(base), "--posterior", str(bad), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "no_such_param" in capsys.readouterr().err
+    assert main(["compare", str(base), str(base), "--draws", "3", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "only with --posterior" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

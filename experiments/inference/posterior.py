@@ -542,3 +542,32 @@ def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
     atomic_write(out / "predictive.csv", pd.DataFrame(rows).to_csv(index=False))
     atomic_write(out / "posterior.json", json.dumps(rec, indent=1, default=str))
 
+
+
+def posterior_draws(folder: str | Path, n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` parameter sets resampled by weight from a posterior written by :func:`run_posterior`.
+
+    Resampling (with replacement, a seeded numpy Generator) turns the weighted particles
+    into equally weighted draws; only the inferred parameters are returned (the spec's
+    fixed ``[params]``, such as the sample size, are a computational choice, not drawn).
+    """
+    d = Path(folder)
+    parts, rec = d / "particles.csv", d / "posterior.json"
+    if not parts.is_file() or not rec.is_file():
+        raise ScenarioError(str(folder), "--posterior", str(folder),
+                            "a folder written by innogrid calibrate with a posterior spec "
+                            "(it holds particles.csv and posterior.json)")
+    try:
+        names = list(json.loads(rec.read_text(encoding="utf-8"))["parameters"])
+        df = pd.read_csv(parts)
+        w = df["weight"].to_numpy(dtype=float)
+        x = df[names].to_numpy(dtype=float)
+    except (KeyError, ValueError, OSError) as e:
+        raise ScenarioError(str(folder), "--posterior", str(folder),
+                            f"a readable posterior (particles.csv with weights and the "
+                            f"parameters of posterior.json): {e}") from None
+    if not len(w) or not np.all(np.isfinite(w)) or w.sum() <= 0:
+        raise ScenarioError(str(parts), "weight", "(column)", "finite weights summing to > 0")
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(w), size=n, replace=True, p=w / w.sum())
+    return [dict(zip(names, map(float, x[i]), strict=True)) for i in idx]
