@@ -229,11 +229,15 @@ def latin_hypercube(n: int, bounds: dict[str, tuple[float, float]],
 
 def _run_all(jobs_args: list[tuple], jobs: int, progress, label: str) -> list:
     if jobs > 1:
-        from tqdm import tqdm
+        from experiments.progress import Progress
 
-        with process_pool(jobs) as ex:
-            results = list(tqdm(ex.map(_evaluate, jobs_args), total=len(jobs_args), unit="point",
-                                desc=label, disable=None))  # a bar on a terminal only
+        with process_pool(jobs) as ex, Progress(len(jobs_args), label, unit="point",
+                                                preparing="starting the worker processes"
+                                                ) as bar:
+            results = []
+            for r in ex.map(_evaluate, jobs_args):
+                results.append(r)
+                bar.update()
         progress(f"  {label}: {len(jobs_args)} points done")
         return results
     results = []

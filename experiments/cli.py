@@ -179,7 +179,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="retries of a run whose worker died (2)")
     w.add_argument("--retry-failed", action="store_true",
                    help="also re-run runs recorded as failed")
-    w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    w.add_argument("--no-progress", action="store_true", help="no progress (bar or lines)")
     g = sub.add_parser("sensitivity", help="global sensitivity analysis (Sobol, Morris, PAWN)",
                        epilog="example: innogrid sensitivity experiments/specs/yrd_morris.toml "
                               "--jobs 2 --out results/sensitivity/yrd_morris   (re-run to resume)")
@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="retries of a run whose worker died (2)")
     g.add_argument("--resamples", type=RESAMPLES, default=1000,
                    help="bootstrap resamples for the intervals, 1 to 100,000 (1000)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--no-progress", action="store_true", help="no progress (bar or lines)")
     o = sub.add_parser("report", help="write one self-contained HTML report of a results dir",
                        epilog="example: innogrid report results/base   (a run, a comparison "
                               "or a sensitivity analysis; writes results/base/report.html and "

@@ -130,7 +130,8 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     The targeted cities of each other scenario are measured in the base too, so that
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
     overrides model parameters in every scenario alike (e.g. another calibrated set).
-    ``progress``: a progress bar (None: only on a terminal).
+    ``progress``: None shows progress (a bar on a terminal, plain lines off it,
+    ``experiments.progress``), False nothing.
 
     ``states``: saved states, one per seed, from which every scenario continues
     (``steps`` quarters; see :func:`scenario_measures`); their seeds replace ``seeds``
@@ -158,11 +159,16 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     jobs = [(scs[base], s, steps, target_sets, state_of[s]) for s in seed_list]
     jobs += [(scs[p], s, steps, [tg], state_of[s])
              for p, tg in zip(others, target_sets, strict=True) for s in seed_list]
-    from tqdm import tqdm
+    from experiments.progress import Progress
 
     it = executor.map(_job, jobs) if executor else map(_job, jobs)
-    results = list(tqdm(it, total=len(jobs), unit="run", desc="compare",
-                        disable=None if progress is None else not progress))
+    results = []
+    prep = ("starting the worker processes and loading the scenarios" if executor
+            else "loading the scenarios")
+    with Progress(len(jobs), "compare", enabled=progress, preparing=prep) as bar:
+        for r in it:
+            results.append(r)
+            bar.update()
     n = len(seed_list)
     rows = []
     for j, p in enumerate(others):

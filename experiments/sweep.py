@@ -753,11 +753,12 @@ def sweep(spec: SweepSpec, out: str | Path, backend: str = "processes",
             keep = have if not retry_failed else have[have["status"] == "ok"]
             done = set(keep["task_id"])
         todo = [t for t in tasks if t.task_id not in done]
-        from tqdm import tqdm
+        from experiments.progress import Progress
 
-        # progress None: a bar on a terminal only
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
-                   desc=f"sweep {spec.name}", disable=None if progress is None else not progress)
+        # progress None: a bar on a terminal, plain lines off it; False: nothing
+        bar = Progress(len(tasks), f"sweep {spec.name}", initial=len(tasks) - len(todo),
+                       enabled=progress, preparing=f"starting the {backend} backend and "
+                       "loading the model")
         last = time.monotonic()
         rows = execute(todo, backend, **options)
         try:
