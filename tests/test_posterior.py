@@ -307,3 +307,20 @@ def test_a_posterior_folder_that_is_not_one_is_refused(tmp_path, capsys):
                  str(tmp_path / "o")]) == 2
     assert "only with --posterior" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_target_probabilities_weigh_the_particles():
+    import pandas as pd
+
+    from experiments.inference.posterior import TARGETS, target_probabilities
+
+    good = {"tier_1": 1, "tier_2": 8, "tier_3": 9, "tier_4": 23, "named_misses": 0,
+            "hefei_tier2": 1, "log_index_growth": math.log(300), "collab_index_2021": 250,
+            "gdp_share_error": 0.1, "gdp_cv_2021": 1.1, "log_rd_intensity_ratio": 0.3,
+            "log_real_gdp_growth": 1.7, "indicators_all_grow": 1, "fast_beat_slow": 1}
+    bad = {**good, "tier_1": 2, "named_misses": 3, "log_index_growth": math.log(60),
+           "gdp_share_error": 0.2}
+    p = target_probabilities(pd.DataFrame([{**good, "weight": 3.0}, {**bad, "weight": 1.0}]))
+    assert set(p) == set(TARGETS)
+    assert p["shanghai_alone"] == pytest.approx(0.75) and p["index_growth"] == pytest.approx(0.75)
+    assert p["gdp_shares"] == pytest.approx(0.75) and p["tier_2"] == pytest.approx(1.0)

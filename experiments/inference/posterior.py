@@ -54,8 +54,9 @@ from experiments.output import OutputError, atomic_write, claim, owned
 from model.params import ParamError, Params
 from model.scenario import ScenarioError, load_scenario, read_toml
 
-__all__ = ["Statistic", "STATISTICS", "Prior", "PosteriorSpec", "load_posterior_spec",
-           "particle_seed", "pattern_distance", "simulate_yrd", "infer", "run_posterior",
+__all__ = ["Statistic", "STATISTICS", "TARGETS", "target_probabilities", "Prior",
+           "PosteriorSpec", "load_posterior_spec", "particle_seed", "posterior_draws",
+           "pattern_distance", "simulate_yrd", "infer", "run_posterior",
            "summarise", "code_version", "PosteriorError"]
 
 KIND = "posterior"
@@ -119,6 +120,44 @@ STATISTICS: dict[str, Statistic] = {
                                 "industrial linkage and environmental support",
                                 "1 if the three fast indicators outgrew the two slow ones"),
 }
+
+
+#: The targets of issue #10 as conditions on one run's statistics (their probability under
+#: the posterior predictive is reported; they are not what the distance fits).
+TARGETS: dict[str, tuple[str, Callable[[Mapping[str, float]], bool]]] = {
+    "shanghai_alone": ("Shanghai alone in tier 1 (tier 1 holds 1 city)",
+                       lambda x: x["tier_1"] == 1),
+    "named_10_of_11": ("at least 10 of the 11 named cities in their tier",
+                       lambda x: x["named_misses"] <= 1),
+    "hefei_tier2": ("Hefei in tier 2", lambda x: x["hefei_tier2"] == 1),
+    "tier_2": ("tier 2 holds 8 +/- 2 cities", lambda x: abs(x["tier_2"] - 8) <= 2),
+    "tier_3": ("tier 3 holds 9 +/- 3 cities", lambda x: abs(x["tier_3"] - 9) <= 3),
+    "tier_4": ("tier 4 holds 23 +/- 4 cities", lambda x: abs(x["tier_4"] - 23) <= 4),
+    "index_growth": ("mean index grows 150x to 700x from end-2001",
+                     lambda x: math.log(150) <= x["log_index_growth"] <= math.log(700)),
+    "rd_intensity": ("R&D intensity 2021 at least 1.2 times 2011",
+                     lambda x: x["log_rd_intensity_ratio"] >= math.log(1.2)),
+    "gdp_cv_falls": ("cross-city CV of GDP below 2001's 1.34", lambda x: x["gdp_cv_2021"] < 1.34),
+    "gdp_shares": ("2021 GDP shares closer than the persistence null's (0.183)",
+                   lambda x: x["gdp_share_error"] < 0.183),
+    "collab_index": ("collaborative index 247 +/- 40",
+                     lambda x: abs(x["collab_index_2021"] - 247.11) <= 40),
+    "indicators_grow": ("its five indicators all grow", lambda x: x["indicators_all_grow"] == 1),
+    "fast_beat_slow": ("the first three indicators outgrow the last two",
+                       lambda x: x["fast_beat_slow"] == 1),
+}
+
+
+def target_probabilities(df: pd.DataFrame) -> dict[str, float]:
+    """Weighted share of particles (their own runs) meeting each of :data:`TARGETS`."""
+    w = df["weight"].to_numpy(dtype=float)
+    w = w / w.sum()
+    out = {}
+    for k, (_, test) in TARGETS.items():
+        ok = np.array([bool(test(r)) if all(np.isfinite(v) for v in r.values()) else False
+                       for r in df[list(STATISTICS)].to_dict("records")])
+        out[k] = float(np.sum(w[ok]))
+    return out
 
 
 def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
@@ -523,6 +562,8 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
             "epsilon": [float(e) for e in gens["epsilon"]],
             "samples": [int(s) for s in gens["samples"]],
             "parameters": par, "statistics": stats,
+            "target_probabilities": target_probabilities(df),
+            "targets": {k: v[0] for k, v in TARGETS.items()},
             "fit": spec.fit, "held_out": list(spec.held_out)}
 
 
