@@ -664,12 +664,19 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_scenarios(args) -> int:
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
-        try:
-            sc = load_scenario(path)
-            print(f"{path.stem:28s} {sc.description}")
-        except ScenarioError as e:
-            print(f"{path.stem:28s} INVALID: {e}")
+    groups = [("", sorted(SCENARIO_DIR.glob("*.toml"))),
+              ("forward/", sorted((SCENARIO_DIR / "forward").glob("*.toml")))]
+    for prefix, paths in groups:
+        if prefix and paths:
+            print(f"\n{prefix} (policies from 2022, to continue saved 2021 states with --from; "
+                  "docs/PROJECTIONS.md):")
+        for path in paths:
+            name = prefix + path.stem
+            try:
+                sc = load_scenario(path)
+                print(f"{name:32s} {sc.description}")
+            except ScenarioError as e:
+                print(f"{name:32s} INVALID: {e}")
     return 0
 
 

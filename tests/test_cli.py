@@ -146,6 +146,11 @@ def test_scenarios_lists_shipped_files(capsys):
     assert main(["scenarios"]) == 0
     out = capsys.readouterr().out
     assert "yrd_baseline" in out and "grid_baseline" in out
+    # the forward scenarios too, by names that run takes as listed
+    listed = [ln.split()[0] for ln in out.splitlines() if ln.startswith("forward/fwd_")]
+    assert "forward/fwd_status_quo" in listed and "INVALID" not in out
+    from model.scenario import find_scenario
+    assert all(find_scenario(n).is_file() for n in listed)
 
 
 def test_every_command_has_help_with_an_example(capsys):
