@@ -199,6 +199,12 @@ class RunRecord:
         """One row per recorded step (as ``InnovationModel.region_frame``)."""
         return self.region
 
+    def flows_frames(self) -> dict[str, pd.DataFrame]:
+        """The flow matrices as tables (as ``InnovationModel.flows_frames``)."""
+        names = list(self.geo.cities)
+        return {k: pd.DataFrame(v, index=pd.Index(names, name="from"), columns=names)
+                for k, v in self.flows.items()}
+
     @classmethod
     def from_model(cls, m: InnovationModel, seconds: float = float("nan")) -> RunRecord:
         """The record of a finished model (copies of its arrays)."""
