@@ -1,12 +1,13 @@
 """A cache of finished runs, shared by every command that runs the model.
 
-A run is fully determined by the model's code, the resolved scenario (parameters, default
-policy, policy rules, geography and its data), the seed, the number of steps and whether
-agent data is collected: the model is deterministic given these. :func:`cached_run` keys
+A run is fully determined by the model's code (and the numpy, Mesa and pandas it runs on),
+the resolved scenario (parameters, default policy, policy rules, geography and its data),
+the seed, the number of steps and whether agent data is collected: the model is
+deterministic given these. :func:`cached_run` keys
 a run by a sha256 over exactly these inputs (:func:`key_inputs`), so ``calibrate``,
 ``compare``, ``sweep``, ``sensitivity``, ``run``, ``validate`` and the EMA runner reuse
 each other's runs instead of recomputing them. A changed parameter, rule, data file, seed,
-step count or model source is another key: a miss.
+step count, model source or package version is another key: a miss.
 
 What an entry holds (one directory ``<root>/<key[:2]>/<key>/``):
 
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +51,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from importlib import metadata as _md
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -92,6 +95,22 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
+@functools.cache
+def package_versions() -> dict[str, str]:
+    """The versions of the packages a run's numbers depend on.
+
+    numpy's random streams, Mesa's scheduling, pandas' tables: an upgrade is another key,
+    like changed code.
+    """
+    out = {}
+    for name in ("numpy", "mesa", "pandas"):
+        try:
+            out[name] = _md.version(name)
+        except _md.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
 def cache_dir() -> Path | None:
     """The cache directory from ``INNOGRID_CACHE`` (default ``~/.cache/innogrid/runs``).
 
@@ -132,7 +151,8 @@ def key_inputs(scenario: Scenario, seed: int, steps: int,
                collect_agents: bool = False) -> dict[str, Any]:
     """Everything a run's outcome depends on, as plain JSON-able values.
 
-    The model's code version, the resolved parameters and default policy, the policy rules
+    The model's code version and the versions of numpy, Mesa and pandas, the resolved
+    parameters and default policy, the policy rules
     (cities by name, years as given, overrides), the geography's name and a digest of each
     of its fields (cities, coordinates, distances, GDP and other data), the seed, the number
     of steps and whether agent data is collected. The scenario's name, file and
@@ -144,6 +164,7 @@ def key_inputs(scenario: Scenario, seed: int, steps: int,
     return {
         "format": CACHE_FORMAT,
         "code_version": code_version(),
+        "packages": package_versions(),
         "params": scenario.params.to_dict(),
         "policy": scenario.policy.to_dict(),
         "rules": [{"cities": [geo.cities[i] for i in r.cities], "from_year": r.from_year,

@@ -60,7 +60,8 @@ def test_a_hit_is_bit_identical_to_a_run_without_the_cache(store, monkeypatch):
     _same(hit, plain)
 
 
-@pytest.mark.parametrize("change", ["param", "policy", "seed", "steps", "code", "agents"])
+@pytest.mark.parametrize("change", ["param", "policy", "seed", "steps", "code", "numpy",
+                                    "agents"])
 def test_any_change_of_the_run_misses(store, monkeypatch, change):
     sc = small_grid(steps=4)
     first = cached_run(sc, 1)
@@ -75,6 +76,8 @@ def test_any_change_of_the_run_misses(store, monkeypatch, change):
         steps = 5
     elif change == "agents":
         agents = True
+    elif change == "numpy":
+        monkeypatch.setattr(cache, "package_versions", lambda: {"numpy": "another version"})
     else:
         monkeypatch.setattr(cache, "code_version", lambda: "another version")
     second = cached_run(sc, seed, steps, collect_agents=agents)
