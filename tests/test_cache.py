@@ -206,3 +206,25 @@ def test_run_serves_tables_and_flows_from_the_cache(store, monkeypatch):
     kept = run(sc, seed=7, keep_model=True)  # the model itself: never from the cache
     assert kept.model is not None and "run_cache" not in kept.metadata
     pd.testing.assert_frame_equal(kept.cities, plain.cities, check_exact=True)
+
+
+def _in_worker(args):
+    sc, seed, store = args
+    # a fork server started earlier in the session has the environment of that time
+    os.environ["INNOGRID_CACHE"] = store
+    r = cached_run(sc, seed)
+    return r.hit, r.key, r.region
+
+
+def test_concurrent_workers_writing_the_same_run_keep_one_whole_entry(store):
+    from experiments.run import process_pool
+
+    sc = small_grid(steps=4)
+    with process_pool(2) as ex:
+        out = list(ex.map(_in_worker, [(sc, 9, str(store))] * 6))
+    assert len({k for _, k, _ in out}) == 1
+    for _, _, region in out[1:]:
+        pd.testing.assert_frame_equal(region, out[0][2], check_exact=True)
+    assert _entries(store) == [out[0][1]]
+    assert not [p for p in store.rglob(".*")]  # no scratch or removed entry left behind
+    assert cached_run(sc, 9).hit
