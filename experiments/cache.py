@@ -329,13 +329,12 @@ def _store(root: Path, path: Path, rec: RunRecord, inputs: dict[str, Any]) -> No
                 "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         (scratch / "entry.json").write_text(json.dumps(meta, sort_keys=True, indent=1,
                                                        default=_plain), encoding="utf-8")
-        _remove(path)  # a corrupt entry found by _load is gone already; a stray one goes now
-        try:
+        try:  # (a corrupt entry was removed by _load)
             os.replace(scratch, path)
             scratch = None
         except OSError:  # another worker has just written the same run: keep theirs
             pass
-    except OSError as e:
+    except Exception as e:  # noqa: BLE001 - a run whose entry cannot be written is still a run
         warnings.warn(f"run cache {root}: cannot write an entry ({e}); the run is not cached",
                       stacklevel=3)
     finally:
