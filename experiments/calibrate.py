@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from experiments.cache import cached_run
 from experiments.compare import replicate_seeds
 from experiments.output import check_file, write_file
 from experiments.patterns import END_2001, END_2021, gdp_share_error, named_hits
 from experiments.run import process_pool, provenance
-from model.model import InnovationModel
 from model.params import Params
 from model.scenario import ScenarioError, load_scenario, read_toml
 
@@ -132,6 +132,8 @@ def tier_facts(tiers: np.ndarray, cities: tuple[str, ...], gdp: np.ndarray | Non
 def run_facts(m) -> dict[str, float]:
     """:func:`tier_facts` of a finished run plus its index growth and collaborative index.
 
+    ``m``: the finished model, or its :class:`experiments.cache.RunRecord`.
+
     ``log_index_growth``: log of the mean index at the end of 2021 over the end of 2001
     (steps 84 and 4; the target band 150-700x is log 324 +/- log(700/324));
     ``collab_index``: the collaborative-innovation index at the last step (2011 = 100).
@@ -211,9 +213,7 @@ def _evaluate(args: tuple) -> list[dict[str, float]]:
     sc = load_scenario(base).with_overrides(params=params)
     out = []
     for s in seeds:
-        m = InnovationModel(sc, seed=s, collect_agents=False)
-        m.run()
-        out.append(run_facts(m))
+        out.append(run_facts(cached_run(sc, s)))  # a RunRecord answers what run_facts reads
     return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.cache import RunRecord, cached_run
 from experiments.output import output_dir
 from experiments.run import process_pool, provenance
 from model.model import InnovationModel
@@ -60,24 +61,27 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
     return measures(_run(sc, seed, steps, state), sc, targets)
 
 
-def _run(sc: Scenario, seed: int, steps: int | None, state: str | Path | None
-         ) -> InnovationModel:
+def _run(sc: Scenario, seed: int, steps: int | None, state: str | Path | None) -> RunRecord:
+    """One finished run: from the run cache when it starts at step 0 (experiments.cache)."""
     if state is None:
-        m = InnovationModel(sc, seed=seed, collect_agents=False)
-        m.run(sc.steps if steps is None else steps)
-    else:
-        m = InnovationModel.load(state, sc)
-        steps = sc.steps - m.world.step if steps is None else steps
-        if steps < 0:
-            raise ValueError(f"{state} is at step {m.world.step}, after {sc.name}'s end")
-        m.run(steps)
-    return m
+        return cached_run(sc, seed, sc.steps if steps is None else steps)
+    m = InnovationModel.load(state, sc)
+    steps = sc.steps - m.world.step if steps is None else steps
+    if steps < 0:
+        raise ValueError(f"{state} is at step {m.world.step}, after {sc.name}'s end")
+    m.run(steps)
+    return RunRecord.from_model(m)
 
 
-def measures(m: InnovationModel, sc: Scenario, targets: list[int] | None = None
+def measures(m: RunRecord | InnovationModel, sc: Scenario, targets: list[int] | None = None
              ) -> dict[str, Any]:
-    """The compared measures of a finished run ``m`` of ``sc`` (see scenario_measures)."""
-    c, geo, fl = m.city, m.geo, m.world.flows
+    """The compared measures of a finished run ``m`` of ``sc`` (see scenario_measures).
+
+    ``m``: the run's :class:`experiments.cache.RunRecord`, or the finished model.
+    """
+    if isinstance(m, InnovationModel):
+        m = RunRecord.from_model(m)
+    c, geo, fl = m.city, sc.geography, m.flows
     regions = m.region_frame()
     region = regions.iloc[-1]
     cities = m.cities_frame()

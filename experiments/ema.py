@@ -38,7 +38,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from model.model import REGION_COLUMNS, InnovationModel
+from experiments.cache import cached_run
+from model.model import REGION_COLUMNS
 from model.params import Params
 from model.scenario import Scenario, ScenarioError, load_scenario
 
@@ -62,9 +63,8 @@ class ScenarioRunner:
     def __call__(self, **kwargs: Any) -> dict[str, Any]:
         """Run with ``kwargs`` (parameters, and ``seed``) and return the outcomes."""
         seed = int(kwargs.pop("seed", self.scenario.seed))
-        m = InnovationModel(self.scenario, seed=seed, collect_agents=False, **kwargs)
-        m.run()
-        region = m.region_frame()
+        sc = self.scenario.with_overrides(params=kwargs) if kwargs else self.scenario
+        region = cached_run(sc, seed).region  # as InnovationModel(scenario, seed, **kwargs)
         out: dict[str, Any] = {k: float(region[k].iloc[-1]) for k in self.outcomes}
         out.update({f"{k}_series": region[k].to_numpy(dtype=float) for k in self.series})
         return out

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.cache import cached_run
 from experiments.compare import replicate_seeds
 from experiments.output import OutputError, check_output_dir, output_dir
 from experiments.patterns import FACT_TIER, real_gdp_growth_fact, score_null, score_run
 from experiments.run import process_pool
-from model.model import InnovationModel
 from model.observe import COLLAB_INDICATORS
 from model.scenario import ScenarioError, load_scenario
 
@@ -34,10 +34,8 @@ __all__ = ["validate", "run_scores", "summarise_scores", "accepted_set_patterns"
 
 def _one(args: tuple) -> tuple[np.ndarray, pd.DataFrame, dict]:
     sc, seed = args
-    m = InnovationModel(sc, seed=seed, collect_agents=False)
-    m.run()
-    region = m.region_frame()
-    return m.city.tier.copy(), region, score_run(m.cities_frame(), region, sc.geography)
+    r = cached_run(sc, seed)
+    return r.city.tier.copy(), r.region, score_run(r.cities, r.region, sc.geography)
 
 
 def _runs(sc, seed_list: list[int], executor=None) -> tuple[np.ndarray, pd.DataFrame,

@@ -1,7 +1,21 @@
+import os
+
 import numpy as np
 import pytest
 
 from model.scenario import scenario_from_dict
+
+
+def pytest_configure(config):
+    """The run cache is off under the test suite (tests/test_cache.py turns it on per test).
+
+    Off rather than a per-session directory: a shared cache would make a test's outcome
+    depend on which tests ran before it (a run another test cached comes back at once,
+    so e.g. a sweep meant to be interrupted mid-run may already be finished), and it
+    must never write into the user's ~/.cache. Set before any test, so the command-line
+    tests' child processes inherit it.
+    """
+    os.environ["INNOGRID_CACHE"] = "off"
 
 
 def small_grid_toml(steps=8):

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.cache import code_version
 from experiments.output import OutputError, atomic_write, claim, owned
 from model.params import ParamError, Params
 from model.scenario import ScenarioError, load_scenario, read_toml
@@ -360,17 +361,6 @@ def simulate_yrd(params: Mapping[str, float], base: str, fixed: Mapping[str, Any
 @functools.lru_cache(maxsize=4)
 def _scenario(base: str):
     return load_scenario(base)
-
-
-def code_version() -> str:
-    """A hash of the model's source code (``model/``): runs of other code are not the same."""
-    root = Path(__file__).resolve().parents[2] / "model"
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*")):
-        if f.is_file() and f.suffix in (".py", ".csv", ".toml"):
-            h.update(f.relative_to(root).as_posix().encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _sampler(jobs: int, scheduler: str | None, backend: str):
