@@ -157,6 +157,9 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     import pandas as pd
     parts = pd.read_csv(out / "particles.csv")
     assert len(parts) == 20 and parts["weight"].sum() == pytest.approx(1.0)
+    # in the parameters' own units (log-uniform ones are sampled as logarithms)
+    for k, p in load_posterior_spec(spec).priors.items():
+        assert parts[k].between(p.lo, p.hi).all(), k
     assert parts["seed"].notna().all()
     # resume: one more generation on the same database
     spec.write_text(text.replace("generations = 1", "generations = 2"), encoding="utf-8")

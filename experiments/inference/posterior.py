@@ -191,12 +191,22 @@ class Prior:
     source: str
 
     def rv(self):
-        """The prior as a pyABC random variable."""
+        """The prior as a pyABC random variable, in the space the sampler works in.
+
+        A log-uniform parameter is inferred as its logarithm, uniform on ``[ln lo, ln hi]``:
+        the sampler's Gaussian perturbation kernel then moves it in proportion to its size,
+        and the importance weights do not degenerate on the prior's ``1 / x`` density (a
+        first calibration in the natural scale kept an effective sample of 18 of 1,000).
+        """
         import pyabc
 
         if self.dist == "uniform":
             return pyabc.RV("uniform", self.lo, self.hi - self.lo)
-        return pyabc.RV("loguniform", self.lo, self.hi)
+        return pyabc.RV("uniform", math.log(self.lo), math.log(self.hi / self.lo))
+
+    def natural(self, v: float) -> float:
+        """A value of the sampler's space back in the parameter's own units."""
+        return float(math.exp(v)) if self.dist == "loguniform" else float(v)
 
     def width(self) -> float:
         """The prior's standard deviation (for posterior contraction)."""
@@ -229,7 +239,8 @@ class PosteriorSpec:
         d = {"base": Path(self.base).read_text(encoding="utf-8"), "params": self.params,
              "priors": {k: asdict(v) for k, v in self.priors.items()}, "fit": self.fit,
              "population": self.population, "root_seed": self.root_seed,
-             "statistics": {k: asdict(STATISTICS[k]) for k in self.fit}}
+             "statistics": {k: asdict(STATISTICS[k]) for k in self.fit},
+             "sampler_space": "log for loguniform priors"}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -398,6 +409,7 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
         logging.getLogger(name).setLevel(logging.WARNING)
     _forward_progress(progress)
     prior = pyabc.Distribution(**{k: p.rv() for k, p in priors.items()})
+    simulate = functools.partial(_in_natural_units, simulate, dict(priors))
     dist = functools.partial(pattern_distance, weights=dict(weights), scales=dict(scales))
     sampler, (client, cluster) = _sampler(jobs, scheduler, backend)
     try:
@@ -424,6 +436,13 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _in_natural_units(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
+                      params: Mapping[str, float]) -> dict:
+    """Call ``simulate`` with the sampler's values in the parameters' own units."""
+    return simulate({k: priors[k].natural(v) if k in priors else float(v)
+                     for k, v in params.items()})
 
 
 class _Progress(logging.Handler):
@@ -494,12 +513,14 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
     return rec
 
 
-def particles(h) -> pd.DataFrame:
-    """The last generation: parameters, weight, distance and every statistic, one row each."""
+def particles(h, priors: Mapping[str, Prior] | None = None) -> pd.DataFrame:
+    """The last generation: parameters (in their own units), weight, distance and statistics."""
     pop = h.get_population(t=h.max_t)
+    priors = priors or {}
     rows = []
     for p in pop.particles:
-        rows.append({**{k: float(v) for k, v in p.parameter.items()},
+        rows.append({**{k: priors[k].natural(v) if k in priors else float(v)
+                        for k, v in p.parameter.items()},
                      "weight": float(p.weight), "distance": float(p.distance),
                      **{k: float(v) for k, v in p.sum_stat.items()}})
     df = pd.DataFrame(rows)
@@ -515,7 +536,7 @@ def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
     """The record: per parameter the posterior and its contraction; per statistic the fit."""
-    df = particles(h)
+    df = particles(h, spec.priors)
     w = df["weight"].to_numpy()
     ess = float(1.0 / np.sum(w ** 2))
     par = {}
@@ -563,7 +584,7 @@ def _pyabc_version() -> str:
 
 
 def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
-    df = particles(h)
+    df = particles(h, spec.priors)
     atomic_write(out / "particles.csv", df.to_csv(index=False))
     gens = h.get_all_populations()
     atomic_write(out / "generations.csv", gens[gens["t"] >= 0].to_csv(index=False))
