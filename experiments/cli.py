@@ -219,6 +219,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="local worker processes (default) or a Dask cluster (posterior only)")
     k.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (default: a LocalCluster on 127.0.0.1)")
+    k.add_argument("--report-only", action="store_true",
+                   help="posterior only: rewrite the outputs (tables, figures, record) from "
+                        "the database already in the output folder, sampling nothing")
     return p
 
 
@@ -522,7 +525,8 @@ def _cmd_posterior(args) -> int:
           f"{spec.population:,} particles, up to {spec.generations} generations, "
           f"{spec.max_simulations:,} simulations or {spec.max_minutes:g} min", flush=True)
     rec = run_posterior(spec, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                        progress=lambda s: print(f"  {s}", flush=True))
+                        progress=lambda s: print(f"  {s}", flush=True),
+                        report_only=args.report_only)
     print(f"  {rec['generations']} generations, {rec['simulations']:,} simulations, "
           f"{rec['particles']:,} particles (effective sample size {rec['ess']:,.0f}), final "
           f"tolerance {rec['epsilon'][-1]:.3g}")
@@ -531,7 +535,7 @@ def _cmd_posterior(args) -> int:
             print(f"  {v['role']:>8} {k:<24} fact {v['observed']:>8.3g}  posterior predictive "
                   f"{v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]")
     print(f"  wrote {spec.output} (particles.csv, predictive.csv, generations.csv, "
-          "posterior.json)")
+          "posterior.json, posterior_marginals.png, posterior_predictive.png)")
     return 0
 
 
@@ -540,6 +544,9 @@ def _cmd_calibrate(args) -> int:
 
     if "prior" in read_toml(args.spec):
         return _cmd_posterior(args)
+    if args.report_only:
+        raise ScenarioError(args.spec, "--report-only", True, "only with a posterior spec "
+                            "(one with [prior] tables)")
     spec = load_spec(args.spec)
     t0 = time.perf_counter()
     print(f"innogrid calibrate: {len(spec.free)} free parameters, {spec.samples} points + the "

@@ -560,3 +560,77 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
     axes[1].legend(fontsize=8)
     paths.append(_save(fig, directory / "tiers_and_dispersion.png"))
     return paths
+
+
+def posterior_marginals(particles: pd.DataFrame, record: Mapping[str, Any],
+                        path: str | Path) -> Path:
+    """One panel per inferred parameter: the weighted posterior histogram over its prior range.
+
+    The prior (flat on its range, in log units for a log-uniform prior) is the dashed
+    line; each title gives the parameter's contraction (1 - posterior var / prior var).
+    """
+    pars = record["parameters"]
+    n = len(pars)
+    cols = 4
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows), squeeze=False)
+    w = particles["weight"].to_numpy(dtype=float)
+    for ax, (k, v) in zip(axes.flat, pars.items(), strict=False):
+        p = v["prior"]
+        log = p["dist"] == "loguniform"
+        x = particles[k].to_numpy(dtype=float)
+        lo, hi = p["lo"], p["hi"]
+        if log:
+            x, lo, hi = np.log10(x), np.log10(lo), np.log10(hi)
+        bins = np.linspace(lo, hi, 21)
+        ax.hist(x, bins=bins, weights=w, density=True, color=_BLUE, alpha=0.8)
+        ax.axhline(1.0 / (hi - lo), color="0.3", ls="--", lw=1)
+        ax.set_title(f"{k}\ncontraction {v['contraction']:.2f}", fontsize=8)
+        from model.params import Params
+
+        unit = Params.__dataclass_fields__[k].metadata["unit"]
+        ax.set_xlabel(f"log10 of {unit}" if log else unit, fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle("Posterior (bars) against the prior (dashed) of each inferred parameter",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)
+
+
+def posterior_predictive(record: Mapping[str, Any], null: Mapping[str, float],
+                         path: str | Path) -> Path:
+    """Each pattern: the fact, the posterior predictive median and 5-95% range, the null.
+
+    Fitted and held-out statistics are marked; values are in units of the statistic's
+    scale around the fact (0 = the fact; the shaded band is +/- one scale).
+    """
+    stats = {k: v for k, v in record["statistics"].items() if v["role"] in ("fit", "held_out")}
+    names = list(stats)
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(names) + 1.4))
+    ax.axvspan(-1, 1, color="0.9", zorder=0)
+    ax.axvline(0, color="0.3", lw=1)
+    for i, k in enumerate(names):
+        v = stats[k]
+        o, s = v["observed"], v["scale"]
+        z = [(q - o) / s if q is not None else np.nan for q in (v["q05"], v["median"], v["q95"])]
+        color = _BLUE if v["role"] == "fit" else _ORANGE
+        ax.plot([z[0], z[2]], [i, i], color=color, lw=3, alpha=0.6)
+        ax.plot(z[1], i, "o", color=color)
+        if k in null and np.isfinite(null[k]):
+            ax.plot((null[k] - o) / s, i, "kx", ms=7)
+    ax.set_yticks(range(len(names)),
+                  [f"{k} ({'fitted' if stats[k]['role'] == 'fit' else 'held out'})"
+                   for k in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("(value - fact) / scale   (shaded: within one scale of the fact)")
+    ax.legend(handles=[Line2D([], [], color=_BLUE, lw=3, label="fitted: 5-95% and median"),
+                       Line2D([], [], color=_ORANGE, lw=3,
+                              label="held out: 5-95% and median"),
+                       Line2D([], [], color="k", marker="x", ls="", label="persistence null")],
+              fontsize=7, loc="lower right")
+    ax.set_title("Posterior predictive of every pattern against the facts", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -166,6 +166,16 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
     rec2 = json.loads((out / "posterior.json").read_text())
     assert rec2["generations"] == 2 and rec2["simulations"] > rec["simulations"]
+    # --report-only rewrites the outputs (figures included) and samples nothing
+    assert (out / "posterior_predictive.png").stat().st_size > 0
+    assert (out / "posterior_marginals.png").stat().st_size > 0
+    (out / "posterior_predictive.png").unlink()
+    assert main(["calibrate", str(spec), "--report-only"]) == 0
+    rec3 = json.loads((out / "posterior.json").read_text())
+    assert rec3["simulations"] == rec2["simulations"] and rec3["generations"] == 2
+    assert (out / "posterior_predictive.png").exists()
+    pred = pd.read_csv(out / "predictive.csv").set_index("statistic")
+    assert pred.loc["tier_2", "null"] == 11 and pred.loc["named_misses", "null"] == 2
     # another spec (a different prior) on the same output is refused, nothing touched
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     spec.write_text(text.replace("range = [0.85, 1.0]", "range = [0.86, 1.0]"), encoding="utf-8")
@@ -174,6 +184,15 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     err = capsys.readouterr().err
     assert "another spec" in err and "cannot be resumed" in err
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_report_only_needs_a_database(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(_spec_text().replace('output = "../docs/validation/posterior_yrd"',
+                                         f'output = "{tmp_path / "none"}"'), encoding="utf-8")
+    assert main(["calibrate", str(spec), "--report-only"]) == 2
+    assert "no calibration database" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
 
 
 def test_an_output_that_is_not_ours_is_refused(tmp_path, capsys):

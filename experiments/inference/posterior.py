@@ -63,7 +63,7 @@ __all__ = ["Statistic", "STATISTICS", "TARGETS", "target_probabilities", "Prior"
 KIND = "posterior"
 DB_NAME = "abc.db"
 FILES = (DB_NAME, "spec.json", "particles.csv", "generations.csv", "predictive.csv",
-         "posterior.json")
+         "posterior.json", "posterior_marginals.png", "posterior_predictive.png")
 
 
 class PosteriorError(OutputError):
@@ -161,6 +161,16 @@ def target_probabilities(df: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def null_statistics(geo) -> dict[str, float]:
+    """The persistence null model's value of each statistic it can be scored on."""
+    from experiments.patterns import score_null
+
+    n = score_null(geo)
+    return {**{f"tier_{k}": float(n[f"tier_{k}"]) for k in (1, 2, 3, 4)},
+            "named_misses": float(11 - n["named_hits"]), "hefei_tier2": n["hefei_tier2"],
+            "gdp_share_error": float(n["gdp_share_male"]), "gdp_cv_2021": n["gdp_cv_2021"]}
+
+
 def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
     """The :data:`STATISTICS` of one run from its ``experiments.patterns.score_run`` scores."""
     def log(v: float) -> float:
@@ -209,11 +219,14 @@ class Prior:
         return float(math.exp(v)) if self.dist == "loguniform" else float(v)
 
     def width(self) -> float:
-        """The prior's standard deviation (for posterior contraction)."""
+        """The prior's standard deviation in the sampler's space (log units if log-uniform)."""
         if self.dist == "uniform":
             return (self.hi - self.lo) / math.sqrt(12)
-        from scipy.stats import loguniform
-        return float(loguniform(self.lo, self.hi).std())
+        return math.log(self.hi / self.lo) / math.sqrt(12)
+
+    def sampler_space(self, x: np.ndarray) -> np.ndarray:
+        """Values in the sampler's space: logarithms for a log-uniform prior."""
+        return np.log(x) if self.dist == "loguniform" else np.asarray(x, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -493,10 +506,26 @@ def _check_resume(spec: PosteriorSpec, out: Path) -> None:
 
 def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes",
                   scheduler: str | None = None,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Infer the posterior of ``spec``, write its outputs and return the record."""
+                  progress: Callable[[str], None] | None = None,
+                  report_only: bool = False) -> dict[str, Any]:
+    """Infer the posterior of ``spec``, write its outputs and return the record.
+
+    ``report_only``: sample nothing; rewrite the outputs from the database already there.
+    """
     out = Path(spec.output)
     _check_resume(spec, out)
+    if report_only:
+        if not (out / DB_NAME).exists():
+            raise PosteriorError(f"{spec.file}: {out} holds no calibration database to "
+                                 "report on; run the calibration first")
+        import pyabc
+
+        h = pyabc.History(f"sqlite:///{(out / DB_NAME).resolve()}")
+        if h.max_t < 0:
+            raise PosteriorError(f"{spec.file}: {out / DB_NAME} holds no complete generation")
+        rec = summarise(h, spec, 0.0)
+        _write(out, rec, h, spec)
+        return rec
     claim(out, KIND, FILES)
     atomic_write(out / "spec.json", json.dumps(
         {"spec_digest": spec.digest(), "code_version": code_version(), "file": spec.file},
@@ -544,10 +573,12 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
         x = df[k].to_numpy()
         mean = float(np.sum(w * x))
         sd = float(np.sqrt(np.sum(w * (x - mean) ** 2)))
+        z = p.sampler_space(x)  # contraction in the space the prior is flat in
+        zsd = float(np.sqrt(np.sum(w * (z - np.sum(w * z)) ** 2)))
         par[k] = {"mean": mean, "sd": sd, "q05": _wquantile(x, w, 0.05),
                   "median": _wquantile(x, w, 0.5), "q95": _wquantile(x, w, 0.95),
                   "prior": asdict(p),
-                  "contraction": 1.0 - (sd / p.width()) ** 2}
+                  "contraction": 1.0 - (zsd / p.width()) ** 2}
     stats = {}
     for k, s in STATISTICS.items():
         if k not in df:
@@ -588,11 +619,16 @@ def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
     atomic_write(out / "particles.csv", df.to_csv(index=False))
     gens = h.get_all_populations()
     atomic_write(out / "generations.csv", gens[gens["t"] >= 0].to_csv(index=False))
-    rows = [{"statistic": k, **{f: v[f] for f in ("role", "observed", "scale", "median", "q05",
-                                                   "q95")}}
+    null = null_statistics(_scenario(spec.base).geography)
+    cols = ("role", "observed", "scale", "median", "q05", "q95")
+    rows = [{"statistic": k, **{f: v[f] for f in cols}, "null": null.get(k)}
             for k, v in rec["statistics"].items()]
     atomic_write(out / "predictive.csv", pd.DataFrame(rows).to_csv(index=False))
     atomic_write(out / "posterior.json", json.dumps(rec, indent=1, default=str))
+    from experiments.figures import posterior_marginals, posterior_predictive
+
+    posterior_marginals(df, rec, out / "posterior_marginals.png")
+    posterior_predictive(rec, null, out / "posterior_predictive.png")
 
 
 
