@@ -600,6 +600,7 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
             "base": spec.base, "root_seed": spec.root_seed, "fixed_params": spec.params,
             "population": spec.population, "particles": len(df), "ess": ess,
             "generations": int(h.max_t + 1), "generations_asked": spec.generations,
+            "stopped_by": _stopped_by(h, spec),
             "simulations": int(h.total_nr_simulations), "seconds_this_call": seconds,
             "epsilon": [float(e) for e in gens["epsilon"]],
             "samples": [int(s) for s in gens["samples"]],
@@ -607,6 +608,20 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
             "target_probabilities": target_probabilities(df),
             "targets": {k: v[0] for k, v in TARGETS.items()},
             "fit": spec.fit, "held_out": list(spec.held_out)}
+
+
+def _stopped_by(h, spec: PosteriorSpec) -> str:
+    """Which limit ended the sampling, as far as the database tells."""
+    if h.max_t + 1 >= spec.generations:
+        return "generations"
+    if h.total_nr_simulations >= spec.max_simulations:
+        return "simulation budget"
+    pops = h.get_all_populations()
+    last = pops[pops["t"] == h.max_t]
+    if len(last) and spec.min_acceptance > 0 and \
+            spec.population / max(int(last["samples"].iloc[0]), 1) < spec.min_acceptance:
+        return "acceptance rate"
+    return "wall-time budget (or a stop)"
 
 
 def _pyabc_version() -> str:
