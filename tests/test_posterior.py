@@ -174,6 +174,8 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     rec3 = json.loads((out / "posterior.json").read_text())
     assert rec3["simulations"] == rec2["simulations"] and rec3["generations"] == 2
     assert (out / "posterior_predictive.png").exists()
+    manifest = json.loads((out / ".innogrid-manifest.json").read_text())["files"]
+    assert {"posterior_predictive.png", "posterior_marginals.png", "abc.db"} <= set(manifest)
     pred = pd.read_csv(out / "predictive.csv").set_index("statistic")
     assert pred.loc["tier_2", "null"] == 11 and pred.loc["named_misses", "null"] == 2
     # another spec (a different prior) on the same output is refused, nothing touched

@@ -523,6 +523,7 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
         h = pyabc.History(f"sqlite:///{(out / DB_NAME).resolve()}")
         if h.max_t < 0:
             raise PosteriorError(f"{spec.file}: {out / DB_NAME} holds no complete generation")
+        claim(out, KIND, FILES)
         rec = summarise(h, spec, 0.0)
         _write(out, rec, h, spec)
         return rec
