@@ -500,9 +500,14 @@ def _isolated(tasks: list[Task], retries: int) -> Iterator[dict[str, Any]]:
             ex.shutdown()
 
 
-def _dask(tasks: list[Task], jobs: int | None = None, retries: int = 2,
-          scheduler: str | None = None, **_) -> Iterator[dict[str, Any]]:
-    from distributed import Client, LocalCluster, as_completed
+@contextmanager
+def dask_client(jobs: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster on 127.0.0.1.
+
+    The local cluster has ``jobs`` single-threaded worker processes (default: all cores);
+    client and local cluster are closed on leaving.
+    """
+    from distributed import Client, LocalCluster
 
     cluster = None
     if scheduler is None:
@@ -510,6 +515,18 @@ def _dask(tasks: list[Task], jobs: int | None = None, retries: int = 2,
                                processes=True, host="127.0.0.1", dashboard_address=None)
     client = Client(cluster if cluster is not None else scheduler)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask(tasks: list[Task], jobs: int | None = None, retries: int = 2,
+          scheduler: str | None = None, **_) -> Iterator[dict[str, Any]]:
+    from distributed import as_completed
+
+    with dask_client(jobs, scheduler) as client:
         futs = {client.submit(run_task, t, key=f"innogrid-{t.task_id}", retries=retries,
                               pure=False): t for t in tasks}
         for fut in as_completed(futs):
@@ -518,10 +535,6 @@ def _dask(tasks: list[Task], jobs: int | None = None, retries: int = 2,
                 yield fut.result()
             except Exception as e:  # e.g. KilledWorker: a worker died on it too often
                 yield _failed_row(t, f"{type(e).__name__}: {e}")
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 _BACKEND_FNS = {"serial": _serial, "processes": _processes, "dask": _dask}

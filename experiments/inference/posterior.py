@@ -43,6 +43,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,21 +388,18 @@ def _scenario(base: str):
     return load_scenario(base)
 
 
-def _sampler(jobs: int, scheduler: str | None, backend: str):
+def _sampler(jobs: int, scheduler: str | None, backend: str, stack: ExitStack):
+    """The pyABC sampler of a backend; a Dask client lives as long as ``stack``."""
     import pyabc
 
     if backend == "dask":
-        from distributed import Client, LocalCluster
+        from experiments.sweep import dask_client
 
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster if cluster is not None else scheduler)
-        return pyabc.sampler.DaskDistributedSampler(client, batch_size=1), (client, cluster)
+        client = stack.enter_context(dask_client(jobs, scheduler))
+        return pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
     if jobs <= 1:
-        return pyabc.sampler.SingleCoreSampler(), (None, None)
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs), (None, None)
+        return pyabc.sampler.SingleCoreSampler()
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs)
 
 
 def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
@@ -424,14 +422,13 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
     prior = pyabc.Distribution(**{k: p.rv() for k, p in priors.items()})
     simulate = functools.partial(_in_natural_units, simulate, dict(priors))
     dist = functools.partial(pattern_distance, weights=dict(weights), scales=dict(scales))
-    sampler, (client, cluster) = _sampler(jobs, scheduler, backend)
-    try:
+    with ExitStack() as stack:
+        sampler = _sampler(jobs, scheduler, backend, stack)
         abc = pyabc.ABCSMC(simulate, prior, dist, population_size=population, sampler=sampler)
         url = f"sqlite:///{Path(db).resolve()}"
         done = 0
         if Path(db).exists():
-            h = abc.load(url, 1)
-            done = h.max_t + 1
+            done = abc.load(url, 1).max_t + 1
         else:
             abc.new(url, dict(observed))
         left = generations - done
@@ -439,16 +436,11 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
             if progress:
                 progress(f"generations {done + 1} to {generations} of {population} particles "
                          f"(budget {max_simulations:,} simulations, {max_minutes:g} min)")
-            spent = abc.history.total_nr_simulations if done else 0
-            h = abc.run(max_nr_populations=left, min_acceptance_rate=min_acceptance,
-                        max_total_nr_simulations=max(max_simulations - spent, 1),
-                        max_walltime=_dt.timedelta(minutes=max_minutes))
+            # pyABC counts the simulations of the whole database, resumed ones included
+            abc.run(max_nr_populations=left, min_acceptance_rate=min_acceptance,
+                    max_total_nr_simulations=max_simulations,
+                    max_walltime=_dt.timedelta(minutes=max_minutes))
         return abc.history
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _in_natural_units(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
