@@ -118,6 +118,10 @@ BAD = [
     ({'"gdp_cv_2021", ': '"tier_1", '}, "held_out", "not fitted"),
     ({"population = 1000": "population = 5"}, "population", "from 20"),
     ({"max_minutes = 55": "max_minutes = -1"}, "max_minutes", "a number from"),
+    ({"root_seed = 2021": 'root_seed = 2021\ntransition = "gaussian"'}, "transition",
+     "one of ('normal', 'local')"),
+    ({"root_seed = 2021": "root_seed = 2021\ntransition_scaling = 0"}, "transition_scaling",
+     "a number from 0.1"),
     ({"n_funds = 80": "n_funds = 80\nelast_rd = 0.9"}, "params", "none of them with a prior"),
     ({"n_funds = 80": "n_funds = 80\nelast_rdd = 0.9"}, "params.elast_rdd", "did you mean"),
 ]
@@ -162,11 +166,16 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     for k, p in load_posterior_spec(spec).priors.items():
         assert parts[k].between(p.lo, p.hi).all(), k
     assert parts["seed"].notna().all()
+    gens = pd.read_csv(out / "generations.csv")
+    # the first generation is drawn from the prior: equal weights, every particle counts
+    assert gens["ess"].iloc[0] == pytest.approx(20.0)
+    assert rec["ess_by_generation"] == pytest.approx(list(gens["ess"]))
     # resume: one more generation on the same database
     spec.write_text(text.replace("generations = 1", "generations = 2"), encoding="utf-8")
     assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
     rec2 = json.loads((out / "posterior.json").read_text())
     assert rec2["generations"] == 2 and rec2["simulations"] > rec["simulations"]
+    assert len(rec2["ess_by_generation"]) == 2 and 1.0 <= rec2["ess_by_generation"][1] <= 20.0
     # --report-only rewrites the outputs (figures included) and samples nothing
     assert (out / "posterior_predictive.png").stat().st_size > 0
     assert (out / "posterior_marginals.png").stat().st_size > 0

@@ -31,6 +31,15 @@ and a budget of simulations and wall time; the run stops at whichever comes firs
 records why. The pyABC database lives in the output folder (``abc.db``): running the same
 command again after a kill continues from the last complete generation. A database made by
 another spec or another version of the model's code is refused (exit status 2).
+
+**Proposal kernel and weight degeneracy.** Each generation proposes parameters from a
+Gaussian kernel around the last generation's particles; ``transition = "normal"`` (the
+default) uses the population's weighted covariance times Silverman's bandwidth factor,
+``"local"`` the covariance of each particle's nearest quarter. ``transition_scaling``
+multiplies the kernel's covariance. The importance weights are prior over proposal
+density; in many dimensions a narrow kernel makes that ratio vary over orders of magnitude
+and the effective sample size ``1 / sum w^2`` collapses. It is recorded for every
+generation (``generations.csv``, ``ess_by_generation`` in ``posterior.json``).
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ from model.scenario import ScenarioError, load_scenario, read_toml
 __all__ = ["Statistic", "STATISTICS", "TARGETS", "target_probabilities", "Prior",
            "PosteriorSpec", "load_posterior_spec", "particle_seed", "posterior_draws",
            "pattern_distance", "simulate_yrd", "infer", "run_posterior",
-           "summarise", "code_version", "PosteriorError"]
+           "summarise", "ess_by_generation", "code_version", "PosteriorError", "TRANSITIONS"]
 
 KIND = "posterior"
 DB_NAME = "abc.db"
@@ -246,6 +255,8 @@ class PosteriorSpec:
     max_minutes: float = 90.0
     min_acceptance: float = 0.01
     root_seed: int = 2021
+    transition: str = "normal"
+    transition_scaling: float = 1.0
     params: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -253,6 +264,7 @@ class PosteriorSpec:
         d = {"base": Path(self.base).read_text(encoding="utf-8"), "params": self.params,
              "priors": {k: asdict(v) for k, v in self.priors.items()}, "fit": self.fit,
              "population": self.population, "root_seed": self.root_seed,
+             "transition": [self.transition, self.transition_scaling],
              "statistics": {k: asdict(STATISTICS[k]) for k in self.fit},
              "sampler_space": "log for loguniform priors"}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -260,14 +272,17 @@ class PosteriorSpec:
 
 _INTS = {"population": (20, 100_000), "generations": (1, 100),
          "max_simulations": (1, 100_000_000), "root_seed": (0, 2**32 - 1)}
-_FLOATS = {"max_minutes": (0.1, 100_000.0), "min_acceptance": (0.0, 1.0)}
+_FLOATS = {"max_minutes": (0.1, 100_000.0), "min_acceptance": (0.0, 1.0),
+           "transition_scaling": (0.1, 100.0)}
+TRANSITIONS = ("normal", "local")
 
 
 def load_posterior_spec(path: str | Path) -> PosteriorSpec:
     """Read and check a posterior spec (TOML); bad input names file, key, value and range."""
     file = str(path)
     data = read_toml(path)
-    allowed = {"base", "output", "prior", "fit", "held_out", "params", *_INTS, *_FLOATS}
+    allowed = {"base", "output", "prior", "fit", "held_out", "params", "transition", *_INTS,
+               *_FLOATS}
     for k in data:
         if k not in allowed:
             raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(allowed)}")
@@ -325,6 +340,10 @@ def load_posterior_spec(path: str | Path) -> PosteriorSpec:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise ScenarioError(file, k, v, f"a number from {lo} to {hi}")
             opts[k] = float(v)
+    if "transition" in data:
+        if data["transition"] not in TRANSITIONS:
+            raise ScenarioError(file, "transition", data["transition"], f"one of {TRANSITIONS}")
+        opts["transition"] = data["transition"]
     params = data.get("params", {})
     if not isinstance(params, dict) or set(params) & set(priors):
         raise ScenarioError(file, "params", params, "a table of fixed parameter values, none "
@@ -407,11 +426,15 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
           scales: Mapping[str, float], db: str | Path, population: int, generations: int,
           max_simulations: int = 10**9, max_minutes: float = 1e6, min_acceptance: float = 0.0,
           jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
-          progress: Callable[[str], None] | None = None):
+          progress: Callable[[str], None] | None = None, transition: str = "normal",
+          transition_scaling: float = 1.0):
     """ABC-SMC of ``simulate`` against ``observed``; resumes the run already in ``db``.
 
     Returns the pyABC ``History``. ``simulate(params) -> dict`` of statistics; the distance
-    is :func:`pattern_distance` over ``weights``.
+    is :func:`pattern_distance` over ``weights``. ``transition``: the proposal kernel, a
+    Gaussian around each particle with the population's covariance (``"normal"``) or with
+    the covariance of its nearest quarter (``"local"``); ``transition_scaling`` multiplies
+    the kernel's covariance (wider kernels keep the importance weights even).
     """
     import pyabc
 
@@ -424,7 +447,10 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
     dist = functools.partial(pattern_distance, weights=dict(weights), scales=dict(scales))
     with ExitStack() as stack:
         sampler = _sampler(jobs, scheduler, backend, stack)
-        abc = pyabc.ABCSMC(simulate, prior, dist, population_size=population, sampler=sampler)
+        kernel = (pyabc.LocalTransition(scaling=transition_scaling) if transition == "local"
+                  else pyabc.MultivariateNormalTransition(scaling=transition_scaling))
+        abc = pyabc.ABCSMC(simulate, prior, dist, population_size=population, sampler=sampler,
+                           transitions=kernel)
         url = f"sqlite:///{Path(db).resolve()}"
         done = 0
         if Path(db).exists():
@@ -529,7 +555,8 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
     h = infer(sim, spec.priors, {k: STATISTICS[k].observed for k in STATISTICS},
               spec.fit, {k: STATISTICS[k].scale for k in STATISTICS}, out / DB_NAME,
               spec.population, spec.generations, spec.max_simulations, spec.max_minutes,
-              spec.min_acceptance, jobs, backend, scheduler, progress)
+              spec.min_acceptance, jobs, backend, scheduler, progress, spec.transition,
+              spec.transition_scaling)
     rec = summarise(h, spec, time.perf_counter() - t0)
     _write(out, rec, h, spec)
     return rec
@@ -597,10 +624,22 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
             "simulations": int(h.total_nr_simulations), "seconds_this_call": seconds,
             "epsilon": [float(e) for e in gens["epsilon"]],
             "samples": [int(s) for s in gens["samples"]],
+            "ess_by_generation": ess_by_generation(h),
+            "transition": {"kernel": spec.transition, "scaling": spec.transition_scaling},
             "parameters": par, "statistics": stats,
             "target_probabilities": target_probabilities(df),
             "targets": {k: v[0] for k, v in TARGETS.items()},
             "fit": spec.fit, "held_out": list(spec.held_out)}
+
+
+def ess_by_generation(h) -> list[float]:
+    """Effective sample size ``1 / sum w^2`` (normalised weights) of every generation."""
+    out = []
+    for t in range(h.max_t + 1):
+        w = h.get_weighted_distances(t=t)["w"].to_numpy(dtype=float)
+        w = w / w.sum()
+        out.append(float(1.0 / np.sum(w ** 2)))
+    return out
 
 
 def _stopped_by(h, spec: PosteriorSpec) -> str:
@@ -626,7 +665,9 @@ def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
     df = particles(h, spec.priors)
     atomic_write(out / "particles.csv", df.to_csv(index=False))
     gens = h.get_all_populations()
-    atomic_write(out / "generations.csv", gens[gens["t"] >= 0].to_csv(index=False))
+    gens = gens[gens["t"] >= 0].copy()
+    gens["ess"] = rec["ess_by_generation"]
+    atomic_write(out / "generations.csv", gens.to_csv(index=False))
     null = null_statistics(_scenario(spec.base).geography)
     cols = ("role", "observed", "scale", "median", "q05", "q95")
     rows = [{"statistic": k, **{f: v[f] for f in cols}, "null": null.get(k)}
