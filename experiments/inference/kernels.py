@@ -1,0 +1,78 @@
+"""A proposal kernel for ABC-SMC that keeps the importance weights even in many dimensions.
+
+pyABC's default proposal is a Gaussian kernel density estimate: pick a particle of the
+last generation, perturb it. Its density is a mixture of as many narrow Gaussians as there
+are particles, and in 20-odd dimensions that mixture is lumpy: the importance weight of a
+new particle, prior over proposal density, varies over orders of magnitude between a point
+near an old particle and a point between them, and the effective sample size collapses
+(the first YRD calibration kept 17 of 1,000; a test with 200 particles kept 5 after one
+generation).
+
+:class:`GlobalGaussianTransition` proposes from one Gaussian fitted to the whole weighted
+population (an independence proposal, as in adaptive importance sampling; cf. the
+population Monte Carlo of Cappé et al. 2004, J. Comput. Graph. Stat. 13), its covariance
+widened by ``scaling`` so that its tails cover the posterior. Its density is smooth, so the
+weights stay even; what it gives up is the ability to follow a posterior with several
+separate modes, which the YRD posterior (mostly as wide as its prior) does not show.
+Proposals outside the prior's support are discarded by pyABC before any simulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyabc.parameters import Parameter
+from pyabc.transition import Transition
+from scipy import stats
+
+__all__ = ["GlobalGaussianTransition", "weighted_mean_cov"]
+
+
+def weighted_mean_cov(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and covariance (weights normalised; a tiny ridge keeps it invertible).
+
+    Example: x [[0], [2]], w [1, 1] -> mean [1], cov [[1]] (+ ridge).
+    """
+    w = np.asarray(w, dtype=float)
+    w = w / w.sum()
+    mean = w @ x
+    d = x - mean
+    cov = (d * w[:, None]).T @ d
+    ridge = 1e-9 * max(float(np.trace(cov)) / max(len(mean), 1), 1e-12)
+    return mean, cov + ridge * np.eye(len(mean))
+
+
+class GlobalGaussianTransition(Transition):
+    """Propose from ``N(mean, scaling * cov)`` of the weighted population.
+
+    ``scaling`` > 1 widens the proposal beyond the population's spread (1.5-3 is usual):
+    too narrow and the posterior's edges are never proposed, too wide and most proposals
+    fall outside the prior or far from the data.
+    """
+
+    def __init__(self, scaling: float = 2.0):
+        self.scaling = scaling
+        self.mean: np.ndarray | None = None
+        self.cov: np.ndarray | None = None
+        self.normal = None
+
+    def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+        """Fit the proposal to the weighted population ``X`` (rows particles)."""
+        mean, cov = weighted_mean_cov(X.to_numpy(dtype=float), w)
+        self.mean, self.cov = mean, cov * self.scaling
+        self.normal = stats.multivariate_normal(mean=self.mean, cov=self.cov,
+                                                allow_singular=True)
+
+    def rvs_single(self) -> Parameter:
+        """One proposal, from numpy's global generator.
+
+        pyABC's samplers seed that generator in each worker and its own kernels draw from it.
+        """
+        x = np.random.multivariate_normal(self.mean, self.cov)  # noqa: NPY002
+        return Parameter(dict(zip(self.X.columns, x, strict=True)))
+
+    def pdf(self, x):
+        """Proposal density at one parameter (a Parameter, Series or dict) or at rows."""
+        if isinstance(x, (Parameter, pd.Series, dict)):
+            return float(self.normal.pdf(np.array([x[k] for k in self.X.columns])))
+        return np.atleast_1d(self.normal.pdf(x[self.X.columns].to_numpy(dtype=float)))
