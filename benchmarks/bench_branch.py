@@ -6,7 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench_branch.py --full     # 16 seeds x 9 scenarios, 1 rep
     .venv/bin/python benchmarks/bench_branch.py --quick    # smoke test (seconds)
 
-(f) **A scenario comparison to 2035**, ``experiments.compare.run_compare`` as ``innogrid
+(f) **A scenario comparison to 2035**, ``experiments.analysis.compare.run_compare`` as ``innogrid
     compare`` runs it, on ``--jobs`` worker processes (2): the base ``yrd_calibrated`` and
     the other scenarios over the same seeds, either **from saved states** at the end of
     2021 (step 84; each run loads its seed's state and runs 56 quarters) or **replayed**
@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_model import machine_info, source_fingerprint, summary  # noqa: E402
 
-from experiments.compare import replicate_seeds, run_compare  # noqa: E402
-from experiments.run import save_states  # noqa: E402
+from experiments.analysis.compare import replicate_seeds, run_compare  # noqa: E402
+from experiments.running.run import save_states  # noqa: E402
 from model.model import InnovationModel, last_step  # noqa: E402
 from model.scenario import load_scenario  # noqa: E402
 

@@ -1,10 +1,10 @@
-"""Measure the memory constants of ``experiments.memory`` and check its estimate.
+"""Measure the memory constants of ``experiments.running.memory`` and check its estimate.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_memory.py      # about 5 minutes, up to about 1.2 GB
 
-Each probe runs one model through ``experiments.run.run`` (the output tables included) in a
+Each probe runs one model through ``experiments.running.run.run`` (the output tables included) in a
 fresh process and reports its peak resident set (``VmHWM``) above the resident set it had
 after importing everything and loading the scenario, with the rows its talent and firm
 pools hold at the end. The constants are fitted by least squares on the fit probes:
@@ -13,7 +13,7 @@ pools hold at the end. The constants are fitted by least squares on the fit prob
            + FIRM * firm rows
 
 (each probe varies one term). The check probes compare the estimate of
-``experiments.memory.estimate_bytes``, made before the run, with what the run took. The
+``experiments.running.memory.estimate_bytes``, made before the run, with what the run took. The
 table goes to stdout and everything to ``benchmarks/results_memory.json``.
 """
 
@@ -64,8 +64,8 @@ def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):
             return int(line.split()[1]) * 1024
-from experiments.memory import estimate_bytes
-from experiments.run import run
+from experiments.running.memory import estimate_bytes
+from experiments.running.run import run
 from model.scenario import load_scenario
 scenario, params, steps = json.loads(sys.argv[1])
 sc = load_scenario(scenario).with_overrides(params=params)

@@ -8,7 +8,7 @@ Usage::
     .venv/bin/python benchmarks/bench_sweep.py --quick         # smoke test (seconds)
 
 (d) **Per-run overhead of each backend.** ``K`` runs of a task that computes almost
-    nothing (the Ishigami function) through :func:`experiments.sweep.sweep` into a fresh
+    nothing (the Ishigami function) through :func:`experiments.running.sweep.sweep` into a fresh
     store, on ``serial``, ``processes`` (2 workers) and ``dask`` (a LocalCluster of 2
     workers on 127.0.0.1). Each sweep runs in a fresh child process, so every
     measurement starts its workers (or cluster) cold. Wall time is split into a start-up
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_model import machine_info, source_fingerprint  # noqa: E402
 
-from experiments.sweep import load_spec, sweep  # noqa: E402
+from experiments.running.sweep import load_spec, sweep  # noqa: E402
 
 
 def _ishigami_spec(directory: Path, k: int) -> Path:
@@ -99,7 +99,7 @@ def bench_overhead(k: int, reps: int) -> dict:
 
 
 def bench_sobol(n: int | None, keep: Path) -> dict:
-    from experiments.sensitivity import sensitivity
+    from experiments.analysis.sensitivity import sensitivity
 
     spec = load_spec(ROOT / "experiments" / "specs" / "yrd_sobol.toml")
     if n is not None:  # --quick: a smaller base sample of the same spec
@@ -110,7 +110,7 @@ def bench_sobol(n: int | None, keep: Path) -> dict:
     t0 = time.perf_counter()
     res = sensitivity(spec, keep, backend="processes", jobs=2, progress=False)
     wall = time.perf_counter() - t0
-    from experiments.sweep import load_results
+    from experiments.running.sweep import load_results
 
     runs = load_results(keep / "runs")
     secs = runs["seconds"].dropna().sort_values().to_numpy()

@@ -352,7 +352,13 @@ def _note_params(sc, changed: dict, header: dict) -> None:
 
 
 def _cmd_run(args) -> int:
-    from experiments.run import check_output_dir, run, state_name, write_outputs, write_state
+    from experiments.running.run import (
+        check_output_dir,
+        run,
+        state_name,
+        write_outputs,
+        write_state,
+    )
 
     sc = load_scenario(args.scenario)
     if args.seeds is not None:
@@ -396,8 +402,8 @@ def _cmd_run(args) -> int:
 
 def _run_seeds(args, sc) -> int:
     """``run --seeds N --save-state DIR``: one state per replicate seed, nothing else."""
-    from experiments.compare import replicate_seeds
-    from experiments.run import check_output_dir, save_states, state_name
+    from experiments.analysis.compare import replicate_seeds
+    from experiments.running.run import check_output_dir, save_states, state_name
 
     if not args.save_state:
         raise ScenarioError(args.scenario, "--seeds", args.seeds,
@@ -423,9 +429,9 @@ def _run_seeds(args, sc) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from experiments.compare import SHOWN_MEASURES, run_compare, write_comparison
-    from experiments.memory import check_memory
-    from experiments.run import check_output_dir
+    from experiments.analysis.compare import SHOWN_MEASURES, run_compare, write_comparison
+    from experiments.running.memory import check_memory
+    from experiments.running.run import check_output_dir
 
     # validate every file and the target before any run
     scs = [load_scenario(p) for p in (args.base, *args.others)]
@@ -473,7 +479,7 @@ def _cmd_compare(args) -> int:
                                       states=states, draws=draws)
     post = None
     if draws:
-        from experiments.compare import expectations, summarise_posterior
+        from experiments.analysis.compare import expectations, summarise_posterior
 
         post = summarise_posterior(runs, expectations(args.others))
         meta["posterior"] = str(args.posterior)
@@ -540,7 +546,7 @@ def _cmd_posterior(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from experiments.calibrate import calibrate, load_spec
+    from experiments.inference.calibrate import calibrate, load_spec
 
     if "prior" in read_toml(args.spec):
         return _cmd_posterior(args)
@@ -583,7 +589,7 @@ def _run_options(args) -> dict:
 
 
 def _cmd_sweep(args) -> int:
-    from experiments.sweep import load_spec, make_tasks, sweep, trial
+    from experiments.running.sweep import load_spec, make_tasks, sweep, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / spec.name
@@ -600,13 +606,13 @@ def _cmd_sweep(args) -> int:
     for r in failed.head(5).itertuples():
         print(f"  failed: point {r.point} replicate {r.replicate} seed {r.seed}: {r.error}")
     print(f"  wrote {out}/ (manifest.json, results/*.parquet); load with "
-          "experiments.sweep.load_results")
+          "experiments.running.sweep.load_results")
     return 0
 
 
 def _cmd_sensitivity(args) -> int:
-    from experiments.sensitivity import sensitivity
-    from experiments.sweep import load_spec, trial
+    from experiments.analysis.sensitivity import sensitivity
+    from experiments.running.sweep import load_spec, trial
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / spec.name
@@ -636,7 +642,7 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
     """The ``solara run`` command line and environment that serve the dashboard offline."""
     import os
 
-    import experiments.dashboard_path as dp
+    import experiments.presentation.dashboard_path as dp
 
     env = {**os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
@@ -646,8 +652,8 @@ def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
 
 
 def _cmd_viz(args) -> int:
-    from experiments.lifetime import call
-    from experiments.memory import check_memory
+    from experiments.running.lifetime import call
+    from experiments.running.memory import check_memory
 
     check_memory(load_scenario(args.scenario))  # a bad scenario ends here, with status 2
     cmd, env = viz_command(args.scenario, args.port)
@@ -657,8 +663,8 @@ def _cmd_viz(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from experiments.output import OutputError
-    from experiments.report import write_report
+    from experiments.presentation.report import write_report
+    from experiments.running.output import OutputError
 
     try:
         path = write_report(args.results, args.out)
@@ -690,8 +696,8 @@ def _cmd_scenarios(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-    from experiments.lifetime import Terminated, sigterm_interrupts
-    from experiments.output import OutputError
+    from experiments.running.lifetime import Terminated, sigterm_interrupts
+    from experiments.running.output import OutputError
 
     try:
         with sigterm_interrupts():  # SIGTERM stops a command as cleanly as Ctrl-C

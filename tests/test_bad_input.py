@@ -179,7 +179,7 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, tex
 def test_the_size_check_counts_the_points_a_design_draws():
     import dataclasses
 
-    from experiments.sweep import design_points, design_size, load_spec
+    from experiments.running.sweep import design_points, design_size, load_spec
 
     spec = load_spec(ROOT / "experiments" / "specs" / "ishigami_sobol.toml")
     for kind, n, second in (("sobol", 8, False), ("sobol", 8, True), ("morris", 5, False),
@@ -205,8 +205,8 @@ def test_a_store_with_a_damaged_manifest_is_refused(tmp_path, capsys, manifest):
     _one_line(rc, err, f"--out {store}: its manifest.json is not a store manifest")
     assert {p: p.read_bytes() for p in store.rglob("*")
             if p.is_file() and p.name != ".lock"} == files
-    from experiments.output import OutputError
-    from experiments.sweep import load_results
+    from experiments.running.output import OutputError
+    from experiments.running.sweep import load_results
 
     with pytest.raises(OutputError, match="not a store manifest"):
         load_results(store)
@@ -215,7 +215,7 @@ def test_a_store_with_a_damaged_manifest_is_refused(tmp_path, capsys, manifest):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A small run's output, made once; each test copies it."""
-    from experiments.run import run, write_outputs
+    from experiments.running.run import run, write_outputs
 
     sc = tmp_path_factory.mktemp("sc") / "tiny.toml"
     sc.write_text('[run]\nsteps = 3\n[geography]\nkind = "grid"\nwidth = 5\nheight = 5\n'
@@ -339,7 +339,7 @@ def test_out_at_a_mount_point(tmp_path):
 def test_a_run_that_would_not_fit_in_memory_is_refused_up_front(tmp_path, capsys, monkeypatch,
                                                                  command):
     """The memory available is set through the environment, not by allocating gigabytes."""
-    import experiments.lifetime
+    import experiments.running.lifetime
 
     monkeypatch.setenv("INNOGRID_MEMORY_AVAILABLE", "20e6")  # 20 MB
     monkeypatch.chdir(ROOT)
@@ -347,7 +347,7 @@ def test_a_run_that_would_not_fit_in_memory_is_refused_up_front(tmp_path, capsys
     def no_server(*a, **k):
         raise AssertionError("viz started its server")
 
-    monkeypatch.setattr(experiments.lifetime, "call", no_server)
+    monkeypatch.setattr(experiments.running.lifetime, "call", no_server)
     spec = tmp_path / "spec.toml"
     spec.write_text('scenarios = ["grid_baseline.toml"]\n[design]\nkind = "grid"\n')
     out = tmp_path / "out"
@@ -363,7 +363,7 @@ def test_a_run_that_would_not_fit_in_memory_is_refused_up_front(tmp_path, capsys
 
 
 def test_the_memory_estimate():
-    from experiments.memory import available_bytes, check_memory, estimate_bytes
+    from experiments.running.memory import available_bytes, check_memory, estimate_bytes
     from model.scenario import load_scenario
 
     yrd = load_scenario("yrd_calibrated.toml")

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
+from experiments.analysis.compare import replicate_seeds
 from experiments.cli import main
-from experiments.compare import replicate_seeds
-from experiments.output import MANIFEST_NAME
+from experiments.running.output import MANIFEST_NAME
 from tests.conftest import small_grid_toml
 
 GRID = small_grid_toml(steps=8)
@@ -91,7 +91,7 @@ def test_compare_branches_every_scenario_from_the_same_states(tmp_path, scen, ca
     assert main(["report", str(out)]) == 0
     page = (out / "report.html").read_text()
     assert "continued from</th><td>2 saved states at step 4 (2002.0) of grid" in page
-    assert "python -m experiments.projections" in page
+    assert "python -m experiments.analysis.projections" in page
     # common random numbers from the branching point: a rule that starts after it gives
     # the same runs as a replay of the same seeds from the start
     replay = tmp_path / "replay"

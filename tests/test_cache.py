@@ -1,4 +1,4 @@
-"""The run cache (experiments.cache): hits return the very same run; any change of code,
+"""The run cache (experiments.running.cache): hits return the very same run; any change of code,
 parameters, seed or steps misses; off means off; a damaged entry is recomputed."""
 
 import json
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import experiments.cache as cache
-from experiments.cache import cache_dir, cached_run, max_bytes
+import experiments.running.cache as cache
 from experiments.cli import main
+from experiments.running.cache import cache_dir, cached_run, max_bytes
 from tests.conftest import small_grid, small_grid_toml
 
 
@@ -190,7 +190,7 @@ def test_compare_twice_gives_identical_outputs_and_hits_the_cache(store, tmp_pat
 
 
 def test_run_serves_tables_and_flows_from_the_cache(store, monkeypatch):
-    from experiments.run import run
+    from experiments.running.run import run
 
     sc = small_grid(steps=4)
     miss, hit = run(sc, seed=7), run(sc, seed=7)
@@ -217,7 +217,7 @@ def _in_worker(args):
 
 
 def test_concurrent_workers_writing_the_same_run_keep_one_whole_entry(store):
-    from experiments.run import process_pool
+    from experiments.running.run import process_pool
 
     sc = small_grid(steps=4)
     with process_pool(2) as ex:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments.calibrate import latin_hypercube, load_spec, loss, tier_facts
+from experiments.inference.calibrate import latin_hypercube, load_spec, loss, tier_facts
 from model.scenario import ScenarioError
 
 
@@ -54,7 +54,7 @@ def test_spec_errors_name_the_key(tmp_path, text, key):
 
 
 def test_tiny_calibration_writes_scenario_and_record(tmp_path):
-    from experiments.calibrate import calibrate
+    from experiments.inference.calibrate import calibrate
     from model.scenario import load_scenario
 
     spec_file = tmp_path / "spec.toml"
@@ -91,7 +91,7 @@ def test_tiny_calibration_writes_scenario_and_record(tmp_path):
 def test_shipped_calibration_is_current_and_its_record_is_consistent():
     # which targets the chosen point meets is reported, not required: the misses and their
     # reasons are in tests/test_emergence.py and docs/VALIDATION.md
-    from experiments.calibrate import TARGETS, targets_met
+    from experiments.inference.calibrate import TARGETS, targets_met
     from model.scenario import load_scenario
 
     rec = json.loads(open("scenarios/yrd_calibrated.json").read())

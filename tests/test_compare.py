@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis.compare import MEASURES, compare, replicate_seeds, summarise
 from experiments.cli import main
-from experiments.compare import MEASURES, compare, replicate_seeds, summarise
 
 
 def test_replicate_seeds_are_spawned_and_recorded():
@@ -47,7 +47,7 @@ def test_common_random_numbers_base_runs_identical_across_comparisons():
 
 
 def test_the_base_runs_once_per_seed_and_is_measured_for_each_comparison(monkeypatch):
-    import experiments.compare as cmp
+    import experiments.analysis.compare as cmp
     calls = []
     real = cmp._run
 
@@ -68,7 +68,7 @@ def test_the_base_runs_once_per_seed_and_is_measured_for_each_comparison(monkeyp
     pd.testing.assert_series_equal(base.loc["hefei_push"]["mean_index"],
                                    base.loc["free_flow"]["mean_index"])
     # and like a single run of the base measured for those targets alone
-    from experiments.compare import scenario_measures
+    from experiments.analysis.compare import scenario_measures
     from model.scenario import load_scenario
     seed = int(hefei.index[0])
     one = scenario_measures("yrd_calibrated.toml", seed, 4,
@@ -118,7 +118,7 @@ def test_compare_refuses_scenarios_on_different_maps(tmp_path, capsys):
 
 
 def test_verdicts_say_not_shown_and_how_many_seeds_would_show_it():
-    from experiments.compare import seeds_needed, verdict
+    from experiments.analysis.compare import seeds_needed, verdict
     assert seeds_needed(1.0, 2.0) == 18  # t(17) * 2 / sqrt(18) = 0.995 < 1
     assert np.isnan(seeds_needed(0.0, 1.0)) and np.isnan(seeds_needed(np.nan, 1.0))
     row = {"n_seeds": 4, "as_expected": False, "expected": "up", "diff": 1.0,

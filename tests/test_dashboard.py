@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from experiments.cli import viz_command
-from experiments.dashboard import lever_policy
+from experiments.presentation.dashboard import lever_policy
 from model.params import BUDGET_SHARES, Policy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from experiments.ema import ema_model
+from experiments.analysis.ema import ema_model
 from model.model import InnovationModel
 from model.scenario import ScenarioError
 from tests.conftest import small_grid

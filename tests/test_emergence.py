@@ -4,7 +4,7 @@
 ``scenarios/yrd_calibrated.toml`` (root 4242, seeds the calibration never used), each
 target of the issue "Tiers that emerge instead of being inherited" is checked, and the
 persistence null model (the tier rule on 2001 GDP; 2021 GDP shares = 2001 shares) is
-scored on the same facts (``experiments.patterns``).
+scored on the same facts (``experiments.analysis.patterns``).
 
 Targets the model misses are listed in ``MISSES`` with the measured reason and run as
 strict expected failures: if the model starts to meet one, the test fails and the list and
@@ -14,9 +14,9 @@ docs/VALIDATION.md must be updated. Nothing here is tuned to pass.
 import numpy as np
 import pytest
 
-from experiments.compare import replicate_seeds
-from experiments.run import process_pool
-from experiments.validate import run_scores, summarise_scores
+from experiments.analysis.compare import replicate_seeds
+from experiments.analysis.validate import run_scores, summarise_scores
+from experiments.running.run import process_pool
 from model.scenario import load_scenario
 
 SEEDS = 20

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import figures as F
-from experiments.run import run
+from experiments.presentation import figures as F
+from experiments.running.run import run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -174,8 +174,8 @@ def test_library_figures_leave_the_callers_matplotlib_backend_alone(tmp_path):
     old = matplotlib.get_backend()
     matplotlib.use("svg")
     try:
-        import experiments.figures as figs
-        import experiments.validate as val
+        import experiments.analysis.validate as val
+        import experiments.presentation.figures as figs
 
         importlib.reload(figs)
         importlib.reload(val)

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from experiments.memory import check_memory
+from experiments.running.memory import check_memory
 from model.observe import SCENARIO_MEASURES
 from model.params import ParamError, Params, Policy
 from model.scenario import SCENARIO_DIR, ScenarioError, load_scenario
@@ -371,11 +371,11 @@ def _cached(path):
 
 
 def _spec(path):
-    from experiments.sweep import load_spec, make_tasks
+    from experiments.running.sweep import load_spec, make_tasks
 
     # a small cap keeps every example fast: each valid point is checked on its scenario
-    with mock.patch("experiments.sweep.MAX_RUNS", 200), \
-            mock.patch("experiments.sweep.load_scenario", _cached):
+    with mock.patch("experiments.running.sweep.MAX_RUNS", 200), \
+            mock.patch("experiments.running.sweep.load_scenario", _cached):
         spec = load_spec(path)
         make_tasks(spec)
     return spec

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.sweep import load_results, load_spec, sweep
+from experiments.running.sweep import load_results, load_spec, sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = str(ROOT / "scenarios" / "grid_baseline.toml")
@@ -68,7 +68,7 @@ def start_sweep(tmp_path, steps=40, rows=2, backend="processes"):
 
 @pytest.mark.parametrize("backend", ["processes", "dask"])
 def test_sigkill_of_a_sweep_leaves_no_process_behind(tmp_path, backend):
-    """Processes: the workers watch the main process (experiments.lifetime); Dask's local
+    """Processes: the workers watch the main process (experiments.running.lifetime); Dask's local
     cluster: its nannies and workers end with the scheduler that lived in the main process."""
     proc, _, _ = start_sweep(tmp_path, backend=backend)
     workers = [p for p, cmd in _session(proc.pid) if p != proc.pid]

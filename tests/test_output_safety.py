@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from experiments.cli import main
-from experiments.output import MANIFEST_NAME, OutputError, output_dir
+from experiments.running.output import MANIFEST_NAME, OutputError, output_dir
 from tests.test_cli import GRID  # a small grid scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,8 +284,8 @@ def test_calibrate_never_replaces_a_users_file(tmp_path):
 
 
 def test_validate_and_robustness_refuse_a_foreign_folder(tmp_path):
-    from experiments.robustness import main as robustness_main
-    from experiments.validate import validate
+    from experiments.analysis.robustness import main as robustness_main
+    from experiments.analysis.validate import validate
 
     mine = tmp_path / "mine"
     mine.mkdir()

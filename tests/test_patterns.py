@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from experiments.patterns import (
+from experiments.analysis.patterns import (
     FACT_TIER,
     named_hits,
     real_gdp_growth_fact,
@@ -55,7 +55,7 @@ def test_score_run_reads_end_of_year_states():
 
 
 def test_gdp_share_error_hand_case():
-    from experiments.patterns import gdp_share_error
+    from experiments.analysis.patterns import gdp_share_error
 
     assert gdp_share_error(np.array([1.0, 3.0]), np.ones(2)) == pytest.approx(
         np.mean([abs(np.log(0.5)), abs(np.log(1.5))]))

@@ -336,7 +336,7 @@ def test_compare_over_posterior_draws_gives_claim_probabilities(tmp_path, capsys
 def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_side():
     import pandas as pd
 
-    from experiments.compare import MEASURES, summarise_posterior
+    from experiments.analysis.compare import MEASURES, summarise_posterior
 
     rows = []
     # draw effects on mean_index: +1, +3, -2 (two seeds each, averaged)

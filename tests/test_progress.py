@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from experiments.progress import Progress, fmt_seconds
+from experiments.running.progress import Progress, fmt_seconds
 
 
 def test_plain_lines_off_a_terminal(monkeypatch):
@@ -30,7 +30,7 @@ def test_the_interval_is_respected_and_short_work_is_silent(monkeypatch):
 
 
 def test_a_slow_start_says_what_is_being_prepared(monkeypatch):
-    import experiments.progress as prog
+    import experiments.running.progress as prog
 
     monkeypatch.setattr(prog, "PREPARING_AFTER", 0.05)
     monkeypatch.setenv("INNOGRID_PROGRESS_SECONDS", "3600")
@@ -42,7 +42,7 @@ def test_a_slow_start_says_what_is_being_prepared(monkeypatch):
 
 
 def test_disabled_prints_nothing(monkeypatch):
-    import experiments.progress as prog
+    import experiments.running.progress as prog
 
     monkeypatch.setattr(prog, "PREPARING_AFTER", 0.01)
     monkeypatch.setenv("INNOGRID_PROGRESS_SECONDS", "0")

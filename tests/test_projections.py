@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
+from experiments.analysis.projections import fan, main, tier_changes
 from experiments.cli import main as cli
-from experiments.output import MANIFEST_NAME
-from experiments.projections import fan, main, tier_changes
+from experiments.running.output import MANIFEST_NAME
 from tests.conftest import small_grid_toml
 
 GRID = small_grid_toml(steps=8)

@@ -6,11 +6,11 @@ import re
 import pandas as pd
 import pytest
 
-from experiments.compare import run_compare, write_comparison
-from experiments.report import write_report
-from experiments.run import run, write_outputs
-from experiments.sensitivity import sensitivity
-from experiments.sweep import load_spec
+from experiments.analysis.compare import run_compare, write_comparison
+from experiments.analysis.sensitivity import sensitivity
+from experiments.presentation.report import write_report
+from experiments.running.run import run, write_outputs
+from experiments.running.sweep import load_spec
 
 PI = 3.141592653589793
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

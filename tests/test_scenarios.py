@@ -17,8 +17,8 @@ docs/VALIDATION.md must be updated.
 
 import pytest
 
-from experiments.compare import compare, expectations, summarise
-from experiments.run import process_pool
+from experiments.analysis.compare import compare, expectations, summarise
+from experiments.running.run import process_pool
 from model.scenario import SCENARIO_DIR, base_of, load_scenario
 
 #: Seeds per scenario where the default (8) is too few for its effect size.

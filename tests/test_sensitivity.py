@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from experiments.analysis.sensitivity import sensitivity
+from experiments.analysis.sensitivity_indices import ISHIGAMI_INDICES
 from experiments.cli import main
-from experiments.sensitivity import sensitivity
-from experiments.sensitivity_analysis import ISHIGAMI_INDICES
-from experiments.sweep import load_spec
+from experiments.running.sweep import load_spec
 from model.scenario import ScenarioError
 
 PI = 3.141592653589793

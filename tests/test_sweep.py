@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.sweep import Store, load_results, load_spec, make_tasks, sweep, tidy
+from experiments.running.sweep import Store, load_results, load_spec, make_tasks, sweep, tidy
 from model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,7 +249,7 @@ def test_tasks_are_keyed_by_content_not_by_file_name(tmp_path):
 
 
 def test_the_model_code_is_part_of_the_key(tmp_path, monkeypatch):
-    import experiments.sweep as sw
+    import experiments.running.sweep as sw
 
     spec = _toy_spec(tmp_path, "quadratic", "[0.1]", 3.0)
     before = [t.task_id for t in make_tasks(spec)]
@@ -272,7 +272,7 @@ def test_retry_failed_keeps_the_newest_outcome_through_compaction(tmp_path):
 
 
 def test_a_store_killed_before_its_manifest_resumes(tmp_path):
-    from experiments.output import claim
+    from experiments.running.output import claim
 
     spec = _toy_spec(tmp_path, "quadratic", "[0.1, 0.2]", 4.0)
     ref = sweep(spec, tmp_path / "ref", backend="serial", progress=False)
@@ -336,7 +336,7 @@ def test_a_trial_run_stops_a_spec_whose_model_fails(tmp_path, capsys, monkeypatc
     def broken(sc, seed, steps=None):
         raise FloatingPointError("the model cannot run this")
 
-    monkeypatch.setattr("experiments.compare.scenario_measures", broken)
+    monkeypatch.setattr("experiments.analysis.compare.scenario_measures", broken)
     spec = tmp_path / "t.toml"
     spec.write_text(f'scenarios = ["{GRID}"]\n[design]\nkind = "grid"\n[params]\n'
                     'spill_rate = [0.1]\n')

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from experiments.validate import validate
+from experiments.analysis.validate import validate
 
 
 def test_validation_runs_and_reports_every_pattern(tmp_path):
@@ -37,8 +37,8 @@ def _record(tmp_path, params):
 
 
 def test_patterns_and_claims_are_run_at_each_accepted_set(tmp_path):
-    from experiments.robustness import claim_robustness, yrd_claims
-    from experiments.validate import accepted_set_patterns
+    from experiments.analysis.robustness import claim_robustness, yrd_claims
+    from experiments.analysis.validate import accepted_set_patterns
 
     rec = _record(tmp_path, {"innov_rate": 0.01})
     pat = accepted_set_patterns("yrd_calibrated.toml", rec, seeds=1)

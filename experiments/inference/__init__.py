@@ -1,1 +1,5 @@
-"""Inference: fitting the model to the facts (the posterior calibration and its diagnostics)."""
+"""Inference: fitting the model to the facts.
+
+The point calibration (``calibrate``), the posterior calibration by ABC-SMC
+(``posterior``) and its diagnostics (``diagnostics``, ``toy``).
+"""

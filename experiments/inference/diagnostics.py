@@ -129,8 +129,8 @@ def run_coverage(spec_path: str, reference: int, truths: int, jobs: int = 1,
         load_posterior_spec,
         simulate_yrd,
     )
-    from experiments.output import atomic_write, claim
-    from experiments.run import process_pool
+    from experiments.running.output import atomic_write, claim
+    from experiments.running.run import process_pool
 
     spec = load_posterior_spec(spec_path)
     out = claim(Path(spec.output), KIND, ("coverage.csv", "coverage_summary.csv",

@@ -8,7 +8,7 @@ would download a several-GB CUDA build), its multicore and Dask samplers match t
 project's two backends, and its SQL database makes a calibration resumable after a kill.
 
 **Pattern-oriented** (Grimm et al. 2005, Science 310): every fact of
-``experiments.patterns`` is a summary statistic (:data:`STATISTICS`) with its observed
+``experiments.analysis.patterns`` is a summary statistic (:data:`STATISTICS`) with its observed
 value, a scale (the tolerance the studies' fact allows) and a source. A spec chooses which
 statistics are **fitted** (they enter the distance) and which are **held out** (they never
 enter it and are predicted out of sample: the posterior predictive of the accepted
@@ -62,8 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from experiments.cache import code_version
-from experiments.output import OutputError, atomic_write, claim, owned
+from experiments.running.cache import code_version
+from experiments.running.output import OutputError, atomic_write, claim, owned
 from model.params import ParamError, Params
 from model.scenario import ScenarioError, load_scenario, read_toml
 
@@ -93,7 +93,8 @@ class Statistic:
 
 
 _LOG_INDEX_FACT = math.log(138.67 / 0.4)
-#: Every pattern the model is scored on (``experiments.patterns.score_run``), as statistics.
+#: Every pattern the model is scored on (``experiments.analysis.patterns.score_run``), as
+#: statistics.
 STATISTICS: dict[str, Statistic] = {
     "tier_1": Statistic(1, 0.5, "DOMAIN.md: Shanghai alone in tier 1 (2021)",
                         "cities in tier 1 at the end of 2021"),
@@ -124,7 +125,7 @@ STATISTICS: dict[str, Statistic] = {
         "at least 1.2 times)", "log of R&D over GDP, 2021 over 2011"),
     "log_real_gdp_growth": Statistic(
         math.log(5.86), 0.2, "shipped GDPs deflated by the shipped deflator: 5.86-fold "
-        "(experiments.patterns.real_gdp_growth_fact)", "log of real regional GDP growth "
+        "(experiments.analysis.patterns.real_gdp_growth_fact)", "log of real regional GDP growth "
         "2001-2021"),
     "indicators_all_grow": Statistic(1, 0.5, "DOMAIN.md: the five indicators of the "
                                      "collaborative index all grew 2011-2021",
@@ -175,7 +176,7 @@ def target_probabilities(df: pd.DataFrame) -> dict[str, float]:
 
 def null_statistics(geo) -> dict[str, float]:
     """The persistence null model's value of each statistic it can be scored on."""
-    from experiments.patterns import score_null
+    from experiments.analysis.patterns import score_null
 
     n = score_null(geo)
     return {**{f"tier_{k}": float(n[f"tier_{k}"]) for k in (1, 2, 3, 4)},
@@ -184,7 +185,10 @@ def null_statistics(geo) -> dict[str, float]:
 
 
 def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
-    """The :data:`STATISTICS` of one run from its ``experiments.patterns.score_run`` scores."""
+    """The :data:`STATISTICS` of one run from its scores.
+
+    The scores are ``experiments.analysis.patterns.score_run``'s.
+    """
     def log(v: float) -> float:
         return math.log(v) if v > 0 and math.isfinite(v) else float("nan")
 
@@ -411,7 +415,7 @@ def pattern_distance(x: Mapping[str, float], x0: Mapping[str, float],
 def simulate_yrd(params: Mapping[str, float], base: str, fixed: Mapping[str, Any],
                  root_seed: int) -> dict[str, float]:
     """Run the base scenario with ``params`` and return its :data:`STATISTICS` and seed."""
-    from experiments.patterns import score_run
+    from experiments.analysis.patterns import score_run
     from model.model import InnovationModel
 
     sc = _scenario(base)
@@ -433,7 +437,7 @@ def _sampler(jobs: int, scheduler: str | None, backend: str, stack: ExitStack):
     import pyabc
 
     if backend == "dask":
-        from experiments.sweep import dask_client
+        from experiments.running.sweep import dask_client
 
         client = stack.enter_context(dask_client(jobs, scheduler))
         return pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
@@ -702,7 +706,7 @@ def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
             for k, v in rec["statistics"].items()]
     atomic_write(out / "predictive.csv", pd.DataFrame(rows).to_csv(index=False))
     atomic_write(out / "posterior.json", json.dumps(rec, indent=1, default=str))
-    from experiments.figures import posterior_marginals, posterior_predictive
+    from experiments.presentation.figures import posterior_marginals, posterior_predictive
 
     posterior_marginals(df, rec, out / "posterior_marginals.png")
     posterior_predictive(rec, null, out / "posterior_predictive.png")

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import Slider, SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from experiments.figures import (  # noqa: E402
+from experiments.presentation.figures import (  # noqa: E402
     TIER_COLOURS,
     positions,
     tier_legend,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.prim import Box, PrimResult, from_results, plot_tradeoff, prim
+from experiments.analysis.discovery import Box, PrimResult, from_results, plot_tradeoff, prim
 
 TOL = 0.06
 
@@ -238,7 +238,7 @@ def test_mass_min_stops_peeling():
 
 def test_sweep_results_load_into_prim(tmp_path):
     # the whole path: a sampled sweep into a store, loaded, and the box PRIM finds
-    from experiments.sweep import load_results, load_spec, sweep
+    from experiments.running.sweep import load_results, load_spec, sweep
 
     spec = tmp_path / "s.toml"
     spec.write_text('model = "tests.sweep_models:quadratic"\nreplicates = 1\nroot_seed = 4\n'

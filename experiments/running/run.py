@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.cache import cached_run
-from experiments.lifetime import worker_init
-from experiments.memory import check_memory
-from experiments.output import OutputError, check_output_dir, output_dir
+from experiments.running.cache import cached_run
+from experiments.running.lifetime import worker_init
+from experiments.running.memory import check_memory
+from experiments.running.output import OutputError, check_output_dir, output_dir
 from model.model import InnovationModel
 from model.scenario import Scenario, load_scenario
 from model.state import state_info
@@ -34,7 +34,7 @@ from model.state import state_info
 __all__ = ["Outcomes", "run", "provenance", "write_outputs", "check_output_dir", "OutputError",
            "process_pool", "state_name", "save_state_job", "write_state", "save_states"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -115,7 +115,7 @@ def run(scenario: Scenario | str, seed: int | None = None, steps: int | None = N
     ------
     ScenarioError
         If the run's estimated memory exceeds the memory available
-        (:func:`experiments.memory.check_memory`).
+        (:func:`experiments.running.memory.check_memory`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if state is None:
@@ -163,7 +163,7 @@ def save_state_job(args: tuple) -> str:
 def write_state(model: InnovationModel, directory: str | Path) -> Path:
     """Save ``model``'s state into a folder of states as ``seed-<seed>.npz``.
 
-    The folder is an output like any other (:mod:`experiments.output`): new, empty or
+    The folder is an output like any other (:mod:`experiments.running.output`): new, empty or
     ours. Each seed's file is its own kind of output, so the states of other seeds
     written earlier stay and the same seed's is replaced.
     """
@@ -211,19 +211,22 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
 
     Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
     the fork server starts workers from a clean single-threaded process. Every worker
-    ends when this process ends, even by SIGKILL (:func:`experiments.lifetime.worker_init`).
+    ends when this process ends, even by SIGKILL (:func:`experiments.running.lifetime.worker_init`).
     """
     ctx = mp.get_context("forkserver")
     # workers fork from a server that has the model imported already: fast start-up
-    ctx.set_forkserver_preload(["experiments.lifetime", "experiments.sweep",
-                                "experiments.compare", "model.model"])
-    # and they end when this process ends, however it ends (experiments.lifetime)
+    ctx.set_forkserver_preload(["experiments.running.lifetime", "experiments.running.sweep",
+                                "experiments.analysis.compare", "model.model"])
+    # and they end when this process ends, however it ends (experiments.running.lifetime)
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
                                initargs=(os.getpid(),))
 
 
 def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
-    """Write the output contract into ``directory`` (see :func:`experiments.output.output_dir`)."""
+    """Write the output contract into ``directory``.
+
+    See :func:`experiments.running.output.output_dir`.
+    """
     with output_dir(directory, "run") as tmp:
         out.cities.to_csv(tmp / "cities.csv", index=False)
         out.region.to_csv(tmp / "region.csv", index=False)
@@ -237,7 +240,7 @@ def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -
             df.to_csv(tmp / "flows" / f"{name}.csv")
         (tmp / "metadata.json").write_text(json.dumps(out.metadata, indent=2, default=str))
         if figures:
-            from experiments.figures import baseline_figures
+            from experiments.presentation.figures import baseline_figures
 
             baseline_figures(out, tmp / "figures")
     return Path(directory)

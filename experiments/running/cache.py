@@ -77,7 +77,7 @@ _OFF = ("off", "0", "false", "no", "none")
 _FILES = ("cities.parquet", "region.parquet", "arrays.npz", "entry.json")
 _STALE_SCRATCH_S = 3600.0
 
-_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+_MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
 
 
 def code_version() -> str:

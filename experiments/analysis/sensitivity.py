@@ -5,11 +5,11 @@ The spec is an experiment spec (experiments/README.md) whose design is ``sobol``
 the parameters and ``outcomes`` to analyse. The pipeline:
 
 1. draw the method's sample (seeded by ``root_seed``) and run every sample point for
-   every replicate seed through :func:`experiments.sweep.sweep` (so it is resumable, runs
+   every replicate seed through :func:`experiments.running.sweep.sweep` (so it is resumable, runs
    on any backend, and records failed runs);
 2. per outcome, average the replicates at each point (common random numbers: replicate
    ``k`` has the same seed at every point) and compute the indices with bootstrap
-   intervals (:mod:`experiments.sensitivity_analysis`);
+   intervals (:mod:`experiments.analysis.sensitivity_indices`);
 3. report how much of the outcome's variance is seed noise (:func:`noise_share`), so a
    reader sees whether an index describes the parameters or the dice;
 4. write ``indices.csv``, ``noise.csv``, a figure per method and ``report.json`` beside
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.output import check_output_dir, claim, output_dir
-from experiments.sensitivity_analysis import analyze, noise_share, plot_indices, plot_morris
-from experiments.sensitivity_analysis import problem as make_problem
-from experiments.sweep import SweepSpec, design_points, sweep
+from experiments.analysis.sensitivity_indices import analyze, noise_share, plot_indices, plot_morris
+from experiments.analysis.sensitivity_indices import problem as make_problem
+from experiments.running.output import check_output_dir, claim, output_dir
+from experiments.running.sweep import SweepSpec, design_points, sweep
 from model.scenario import ScenarioError
 
 __all__ = ["sensitivity", "outcome_matrix", "DEFAULT_OUTCOMES"]

@@ -1,8 +1,8 @@
 """Validation of the calibrated YRD scenario against the patterns of shared/DOMAIN.md.
 
-``python -m experiments.validate [--seeds N] [--out docs/validation]`` runs the calibrated
+``python -m experiments.analysis.validate [--seeds N] [--out docs/validation]`` runs the calibrated
 scenario over N replicate seeds and writes ``validation.json`` (every number quoted in
-docs/VALIDATION.md) and figures. Each run is scored by :mod:`experiments.patterns` (the
+docs/VALIDATION.md) and figures. Each run is scored by :mod:`experiments.analysis.patterns` (the
 named cities' 2021 tiers and the tier counts; the mean index's growth from the end of 2001
 to the end of 2021; R&D intensity 2021 over 2011; the cross-city CV of GDP and the 2021 GDP
 shares against the shipped data; the collaborative-innovation index and its five
@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.cache import cached_run
-from experiments.compare import replicate_seeds
-from experiments.output import OutputError, check_output_dir, output_dir
-from experiments.patterns import FACT_TIER, real_gdp_growth_fact, score_null, score_run
-from experiments.run import process_pool
+from experiments.analysis.compare import replicate_seeds
+from experiments.analysis.patterns import FACT_TIER, real_gdp_growth_fact, score_null, score_run
+from experiments.running.cache import cached_run
+from experiments.running.output import OutputError, check_output_dir, output_dir
+from experiments.running.run import process_pool
 from model.observe import COLLAB_INDICATORS
 from model.scenario import ScenarioError, load_scenario
 
@@ -47,7 +47,7 @@ def _runs(sc, seed_list: list[int], executor=None) -> tuple[np.ndarray, pd.DataF
 
 
 def run_scores(sc, seed_list: list[int], executor=None) -> list[dict]:
-    """:func:`experiments.patterns.score_run` of ``sc`` at every seed (optionally in a pool)."""
+    """:func:`experiments.analysis.patterns.score_run` of ``sc`` at every seed (or in a pool)."""
     return _runs(sc, seed_list, executor)[2]
 
 
@@ -61,7 +61,10 @@ def _spread(values: list[float], fact: float | None = None) -> dict[str, float]:
 
 
 def summarise_scores(scores: list[dict], geo) -> dict:
-    """Means and spreads over seeds of :func:`experiments.patterns.score_run`, and the null."""
+    """Means and spreads over seeds of the scores of one scenario, and the null model's.
+
+    The scores are :func:`experiments.analysis.patterns.score_run`'s.
+    """
     null = score_null(geo)
     fact_gdp = geo.extra["gdp_2021"]
     mean = {k: float(np.mean([s[k] for s in scores])) for k in (
@@ -127,7 +130,7 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
              set_seeds: int = 5, jobs: int = 1) -> dict:
     """Run the scenario over ``seeds`` seeds; write ``validation.json`` and figures.
 
-    Every pattern is scored by :mod:`experiments.patterns` from end-of-year states and set
+    Every pattern is scored by :mod:`experiments.analysis.patterns` from end-of-year states and set
     beside the persistence null model's score. With ``record`` (a calibration's JSON
     record), also run every accepted parameter set over ``set_seeds`` seeds.
     """
@@ -162,7 +165,7 @@ def validate(scenario: str = "yrd_calibrated.toml", seeds: int = 20, root: int =
 def _figures(region: pd.DataFrame, freq: dict, cities: tuple, out: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from experiments.figures import TIER_COLOURS
+    from experiments.presentation.figures import TIER_COLOURS
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     g = region[region["step"] >= 4].groupby("year")  # from the end of 2001 (step 0: tier 2)
@@ -222,7 +225,7 @@ if __name__ == "__main__":
         res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds,
                        jobs=a.jobs)
     except (OutputError, ScenarioError) as e:
-        raise SystemExit(f"experiments.validate: error: {e}") from None
+        raise SystemExit(f"experiments.analysis.validate: error: {e}") from None
     print(json.dumps({k: res[k] for k in (
         "named_hits_mean", "hefei_tier2_share", "shanghai_alone_share", "tier_counts_mean",
         "named_hit_rate", "index_growth_end2001_end2021", "rd_intensity_2021_over_2011",

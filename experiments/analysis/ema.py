@@ -38,7 +38,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from experiments.cache import cached_run
+from experiments.running.cache import cached_run
 from model.model import REGION_COLUMNS
 from model.params import Params
 from model.scenario import Scenario, ScenarioError, load_scenario

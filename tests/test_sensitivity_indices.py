@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import sensitivity_analysis as sa
-from experiments.sensitivity_analysis import (
+from experiments.analysis import sensitivity_indices as sa
+from experiments.analysis.sensitivity_indices import (
     ISHIGAMI_INDICES,
     ISHIGAMI_PROBLEM,
     analyze,
@@ -167,7 +167,7 @@ def test_morris_ishigami(morris_table):
 def test_mu_star_interval_never_goes_below_zero():
     """A weak parameter's normal-form interval would reach below 0 ([-0.00032, 0.0543]
     was printed); mu* is a mean of absolute effects, so the low end is clipped at 0."""
-    from experiments.sensitivity_analysis import _rows
+    from experiments.analysis.sensitivity_indices import _rows
     r = _rows("morris", "y", "p", "mu_star", 0.027, 0.0273, floor=0.0)
     assert r["conf_low"] == 0.0 and r["conf_high"] == pytest.approx(0.0543)
     r = _rows("sobol", "y", "p", "S1", -0.01, 0.02)  # other indices keep the normal form

@@ -12,14 +12,14 @@ the model: no city's tier, rank or index is set, forced or clamped. The procedur
    well. The finalists that meet every target on the second score form the **accepted
    set** (the parameter sets the facts cannot tell apart, as in approximate Bayesian
    computation with the targets as the tolerance); it is recorded, so that a policy
-   answer can be checked across it (``experiments/validate.py``);
+   answer can be checked across it (``experiments/analysis/validate.py``);
 4. re-run the chosen point over ``validation_seeds`` fresh seeds and report the targets;
 5. write the calibrated scenario (the base plus the chosen parameters) and a JSON record
    of the procedure, every point's scores, the accepted set and the provenance.
 
 Targets (over seeds, at the last step; :data:`TARGETS`): Shanghai alone in tier 1 in >= 90%
 of seeds; on average >= 10 of the 11 cities the studies name in their 2021 tier
-(``experiments.patterns.FACT_TIER``: Shanghai, the 8 tier-2 cities, Nantong and either
+(``experiments.analysis.patterns.FACT_TIER``: Shanghai, the 8 tier-2 cities, Nantong and either
 Taizhou in tier 3); Hefei in tier 2 in >= 50% of seeds; tier 2 holds 8 +/- 2 cities, tier 3
 9 +/- 3 and tier 4 23 +/- 4; the 2021 GDP shares closer to the shipped 2021 GDPs than the
 persistence null's (mean absolute log error <= 0.18; the null, 2001 shares, scores 0.183);
@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from experiments.cache import cached_run
-from experiments.compare import replicate_seeds
-from experiments.output import check_file, write_file
-from experiments.patterns import END_2001, END_2021, gdp_share_error, named_hits
-from experiments.run import process_pool, provenance
+from experiments.analysis.compare import replicate_seeds
+from experiments.analysis.patterns import END_2001, END_2021, gdp_share_error, named_hits
+from experiments.running.cache import cached_run
+from experiments.running.output import check_file, write_file
+from experiments.running.run import process_pool, provenance
 from model.params import Params
 from model.scenario import ScenarioError, load_scenario, read_toml
 
@@ -132,7 +132,7 @@ def tier_facts(tiers: np.ndarray, cities: tuple[str, ...], gdp: np.ndarray | Non
 def run_facts(m) -> dict[str, float]:
     """:func:`tier_facts` of a finished run plus its index growth and collaborative index.
 
-    ``m``: the finished model, or its :class:`experiments.cache.RunRecord`.
+    ``m``: the finished model, or its :class:`experiments.running.cache.RunRecord`.
 
     ``log_index_growth``: log of the mean index at the end of 2021 over the end of 2001
     (steps 84 and 4; the target band 150-700x is log 324 +/- log(700/324));
@@ -229,7 +229,7 @@ def latin_hypercube(n: int, bounds: dict[str, tuple[float, float]],
 
 def _run_all(jobs_args: list[tuple], jobs: int, progress, label: str) -> list:
     if jobs > 1:
-        from experiments.progress import Progress
+        from experiments.running.progress import Progress
 
         with process_pool(jobs) as ex, Progress(len(jobs_args), label, unit="point",
                                                 preparing="starting the worker processes"
@@ -297,7 +297,8 @@ def _write(spec: CalibrationSpec, record: dict[str, Any]) -> None:
     best = record["best"]["params"]
     lines = [
         f"# {Path(spec.base).stem}, calibrated: the base plus the parameters found by",
-        f"# experiments/calibrate.py from {Path(spec.file).name} (root seed {spec.root_seed}).",
+        f"# experiments/inference/calibrate.py from {Path(spec.file).name} "
+        f"(root seed {spec.root_seed}).",
         "# Do not edit by hand: re-run `innogrid calibrate` instead. The record of the procedure,",
         f"# every point's score and the validation on fresh seeds is in {out.stem}.json.",
         f'base = "{Path(spec.base).name}"',

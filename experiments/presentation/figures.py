@@ -496,10 +496,10 @@ def comparison(summary: pd.DataFrame, path: str | Path,
 def sensitivity_indices(indices: pd.DataFrame, path: str | Path) -> Path:
     """Chart an ``indices.csv`` of ``innogrid sensitivity``.
 
-    Morris tables go to :func:`experiments.sensitivity_analysis.plot_morris`, Sobol' and
-    PAWN tables to :func:`experiments.sensitivity_analysis.plot_indices`.
+    Morris tables go to :func:`experiments.analysis.sensitivity_indices.plot_morris`, Sobol' and
+    PAWN tables to :func:`experiments.analysis.sensitivity_indices.plot_indices`.
     """
-    from experiments.sensitivity_analysis import plot_indices, plot_morris
+    from experiments.analysis.sensitivity_indices import plot_indices, plot_morris
 
     if (indices["method"] == "morris").any():
         plot_morris(indices, path)
@@ -534,7 +534,7 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
 
     Parameters
     ----------
-    out : experiments.run.Outcomes
+    out : experiments.running.run.Outcomes
         A run's outcomes (``cities``, ``region``, ``metadata``).
     directory : Path
         Written: ``tiers_map.png``, ``tiers_and_dispersion.png``.

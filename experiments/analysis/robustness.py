@@ -7,7 +7,7 @@ and a user should know it. For every accepted set and every YRD scenario with an
 ``[expect]`` claim, this runs the scenario against the calibrated baseline with that set's
 parameters over common seeds and records the paired difference with its 95% interval.
 
-``python -m experiments.robustness [--seeds 12] [--jobs 2] [--out docs/validation]`` writes
+``python -m experiments.analysis.robustness [--seeds 12] [--jobs 2] [--out docs/validation]`` writes
 ``claims.csv`` (one row per scenario and accepted set) and ``claims.json`` (the share of
 accepted sets in which each claim is supported).
 """
@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.compare import compare, expectations, summarise
-from experiments.output import OutputError, check_output_dir, output_dir
-from experiments.run import process_pool
+from experiments.analysis.compare import compare, expectations, summarise
+from experiments.running.output import OutputError, check_output_dir, output_dir
+from experiments.running.run import process_pool
 from model.scenario import SCENARIO_DIR, base_of, load_scenario
 
 __all__ = ["claim_robustness", "yrd_claims"]
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_output_dir(a.out)
     except OutputError as e:
-        print(f"experiments.robustness: error: {e}", file=sys.stderr)
+        print(f"experiments.analysis.robustness: error: {e}", file=sys.stderr)
         return 2
     rec = json.loads((SCENARIO_DIR / "yrd_calibrated.json").read_text(encoding="utf-8"))
     if not rec["accepted"]:

@@ -7,13 +7,13 @@ history included, so one figure shows 2001-2021 and the 2022-2035 fan) and every
 tier at the branching point and at the end. Probabilities are shares of seeds (posterior
 draws are not available yet, issue #12).
 
-    python -m experiments.projections STATES SCENARIO... --until 2035 --out DIR [--jobs 2]
+    python -m experiments.analysis.projections STATES SCENARIO... --until 2035 --out DIR [--jobs 2]
 
 writes ``trajectories.csv`` (scenario, seed, step, year, mean_index), ``tiers.csv``
 (scenario, seed, city, year, tier, index, rank at the branching point and at the end),
 ``tier_changes.csv`` (:func:`tier_changes`), ``metadata.json`` (the states' provenance,
 their seeds) and two figures, ``projection_fan.png`` and ``tier_maps.png``, through
-:mod:`experiments.output`.
+:mod:`experiments.running.output`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.output import output_dir
+from experiments.running.output import output_dir
 from model.model import InnovationModel, last_step
 from model.scenario import Scenario, load_scenario
 from model.state import read_header, state_info
@@ -180,7 +180,7 @@ def tier_maps(tiers: pd.DataFrame, geography: Any, scenario: str, path: str | Pa
     Each city's modal tier over seeds, marker area by its median index (grids: one cell
     per city); the title lists the cities whose modal tier changes.
     """
-    from experiments.figures import positions, tier_legend, tier_map_panel
+    from experiments.presentation.figures import positions, tier_legend, tier_map_panel
 
     t = tiers[tiers["scenario"] == scenario]
     steps = sorted(t["step"].unique())
@@ -222,7 +222,7 @@ def write_projection(trajectories: pd.DataFrame, tiers: pd.DataFrame, meta: dict
 def run_projection(scenarios: list[str], states: list[str | Path], until: int,
                    jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """:func:`project` to the end of ``until`` with ``jobs`` processes; plus the metadata."""
-    from experiments.run import process_pool, provenance
+    from experiments.running.run import process_pool, provenance
 
     info = [state_info(p) for p in states]
     h = read_header(states[0])
@@ -242,7 +242,7 @@ def run_projection(scenarios: list[str], states: list[str | Path], until: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m experiments.projections",
+    ap = argparse.ArgumentParser(prog="python -m experiments.analysis.projections",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("states", help="a folder of saved states (one per seed)")
     ap.add_argument("scenarios", nargs="+", help="the base first, then the others")

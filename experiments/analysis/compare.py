@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.cache import RunRecord, cached_run
-from experiments.output import output_dir
-from experiments.run import process_pool, provenance
+from experiments.running.cache import RunRecord, cached_run
+from experiments.running.output import output_dir
+from experiments.running.run import process_pool, provenance
 from model.model import InnovationModel
 from model.observe import SCENARIO_MEASURES
 from model.scenario import Scenario, ScenarioError, load_scenario
@@ -62,7 +62,7 @@ def scenario_measures(scenario: Scenario | str, seed: int, steps: int | None = N
 
 
 def _run(sc: Scenario, seed: int, steps: int | None, state: str | Path | None) -> RunRecord:
-    """One finished run: from the run cache when it starts at step 0 (experiments.cache)."""
+    """One finished run: from the run cache when it starts at step 0 (experiments.running.cache)."""
     if state is None:
         return cached_run(sc, seed, sc.steps if steps is None else steps)
     m = InnovationModel.load(state, sc)
@@ -77,7 +77,7 @@ def measures(m: RunRecord | InnovationModel, sc: Scenario, targets: list[int] | 
              ) -> dict[str, Any]:
     """The compared measures of a finished run ``m`` of ``sc`` (see scenario_measures).
 
-    ``m``: the run's :class:`experiments.cache.RunRecord`, or the finished model.
+    ``m``: the run's :class:`experiments.running.cache.RunRecord`, or the finished model.
     """
     if isinstance(m, InnovationModel):
         m = RunRecord.from_model(m)
@@ -135,7 +135,7 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
     overrides model parameters in every scenario alike (e.g. another calibrated set).
     ``progress``: None shows progress (a bar on a terminal, plain lines off it,
-    ``experiments.progress``), False nothing.
+    ``experiments.running.progress``), False nothing.
 
     ``states``: saved states, one per seed, from which every scenario continues
     (``steps`` quarters; see :func:`scenario_measures`); their seeds replace ``seeds``
@@ -163,7 +163,7 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     jobs = [(scs[base], s, steps, target_sets, state_of[s]) for s in seed_list]
     jobs += [(scs[p], s, steps, [tg], state_of[s])
              for p, tg in zip(others, target_sets, strict=True) for s in seed_list]
-    from experiments.progress import Progress
+    from experiments.running.progress import Progress
 
     it = executor.map(_job, jobs) if executor else map(_job, jobs)
     results = []
@@ -328,7 +328,7 @@ def expectations(others: list[str]) -> dict[str, tuple[str, str]]:
 
 def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, Any],
                      directory: str | Path, posterior: pd.DataFrame | None = None) -> Path:
-    """Write runs.csv, compare.csv, metadata.json and compare.png (see experiments.output).
+    """Write runs.csv, compare.csv, metadata.json and compare.png (see experiments.running.output).
 
     With ``posterior`` (:func:`summarise_posterior`) also posterior.csv.
     """
@@ -338,7 +338,7 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
             posterior.to_csv(tmp / "posterior.csv", index=False)
         summary.to_csv(tmp / "compare.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-        from experiments.figures import comparison
+        from experiments.presentation.figures import comparison
 
         claimed = summary.loc[summary["expected"] != "", "measure"] if "expected" in summary \
             else []

@@ -57,10 +57,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.compare import replicate_seeds
-from experiments.lifetime import stop_pool
-from experiments.output import OutputError, atomic_write, claim, owned
-from experiments.run import _git_commit, _version, process_pool, provenance
+from experiments.analysis.compare import replicate_seeds
+from experiments.running.lifetime import stop_pool
+from experiments.running.output import OutputError, atomic_write, claim, owned
+from experiments.running.run import _git_commit, _version, process_pool, provenance
 from model.params import Params
 from model.scenario import ScenarioError, check_name, load_scenario, read_toml
 from model.state import code_version as model_code_version
@@ -258,7 +258,7 @@ def _finite(x: Any) -> bool:
 def _check_runs(spec: SweepSpec) -> None:
     """Before any run: the model imports, and every design point is valid and fits.
 
-    Fits: one run of it fits in the memory available (:mod:`experiments.memory`).
+    Fits: one run of it fits in the memory available (:mod:`experiments.running.memory`).
     """
     try:
         _model_fn(spec.model)
@@ -268,7 +268,7 @@ def _check_runs(spec: SweepSpec) -> None:
                             f"{e})") from None
     if spec.model != "abm":
         return
-    from experiments.memory import check_memory
+    from experiments.running.memory import check_memory
 
     points = design_points(spec)
     for s in spec.scenarios:
@@ -302,7 +302,7 @@ def design_points(spec: SweepSpec) -> list[dict[str, float]]:
         names = list(spec.values)
         return [dict(zip(names, combo, strict=True))
                 for combo in itertools.product(*(spec.values[k] for k in names))] or [{}]
-    from experiments.sensitivity_analysis import problem, sample
+    from experiments.analysis.sensitivity_indices import problem, sample
 
     prob = problem(spec.bounds)
     method = "pawn" if spec.design == "lhs" else spec.design
@@ -322,7 +322,7 @@ def code_version(model: str = "abm") -> str:
     """
     extra: tuple[Path, ...] = ()
     if model != "abm":
-        name = ("experiments.sensitivity_analysis" if model == "ishigami"
+        name = ("experiments.analysis.sensitivity_indices" if model == "ishigami"
                 else model.partition(":")[0])
         try:
             origin = importlib.util.find_spec(name).origin
@@ -374,7 +374,7 @@ def make_tasks(spec: SweepSpec) -> list[Task]:
 
 
 def _abm(task: Task) -> dict[str, float]:
-    from experiments.compare import scenario_measures
+    from experiments.analysis.compare import scenario_measures
 
     sc = _with_params(load_scenario(task.scenario), task.params)
     return scenario_measures(sc, task.seed, task.steps)
@@ -393,7 +393,7 @@ def _model_fn(model: str) -> Callable[[Task], dict[str, float]]:
     if model == "abm":
         return _abm
     if model == "ishigami":
-        from experiments.sensitivity_analysis import ishigami
+        from experiments.analysis.sensitivity_indices import ishigami
 
         return lambda t: ishigami(t.params, seed=t.seed, noise=t.noise)
     mod, _, fn = model.partition(":")
@@ -606,7 +606,7 @@ class Store:
     def open(self, spec: SweepSpec, tasks: list[Task]) -> None:
         """Create the store, or check that an existing one was made by the same spec.
 
-        The directory must be new, empty or a store (see :mod:`experiments.output`). The
+        The directory must be new, empty or a store (see :mod:`experiments.running.output`). The
         manifest records the ids of the spec's current tasks: a scenario edited since
         gives new ids, and :func:`load_results` reads only the current ones.
         """
@@ -766,7 +766,7 @@ def sweep(spec: SweepSpec, out: str | Path, backend: str = "processes",
             keep = have if not retry_failed else have[have["status"] == "ok"]
             done = set(keep["task_id"])
         todo = [t for t in tasks if t.task_id not in done]
-        from experiments.progress import Progress
+        from experiments.running.progress import Progress
 
         # progress None: a bar on a terminal, plain lines off it; False: nothing
         bar = Progress(len(tasks), f"sweep {spec.name}", initial=len(tasks) - len(todo),
