@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.presentation.numbers import human, times
 from model.params import ParamError
 from model.scenario import (
     RUN_KEYS,
@@ -230,14 +231,18 @@ def _summary(out, elapsed: float) -> str:
     last_step = int(cities["step"].max())
     last = cities[cities["step"] == last_step].sort_values("rank")
     fin = region.iloc[-1]
+    first_year = float(region["mean_index"].iloc[min(4, last_step)])
+    growth = (f"{times(fin['mean_index'] / first_year)} its level after the first year"
+              if first_year > 0 else "no level after the first year to compare with")
     lines = [
         f"innogrid: {out.metadata['scenario']['name']}  seed {out.metadata['seed']}  "
         f"{last_step} quarters to {fin['year']:.2f}  ({elapsed:.2f} s)",
-        f"  mean index {fin['mean_index']:.1f} "
-        f"(after one year: {region['mean_index'].iloc[min(4, last_step)]:.1f})"
-        f"   CV {fin['cv']:.2f}   Gini {fin['gini']:.2f}   Moran's I {fin['morans_i']:.2f}",
-        f"  spillover share {fin['spillover_share']:.2f}   collaborative index "
-        f"{fin['collab_index']:.0f}   firms alive {int(fin['firms_alive'])}",
+        f"  mean index {human(fin['mean_index'])} model units = {growth} (the studies' YRD "
+        "index grew about 347x from 2001 to 2021)",
+        f"  CV {human(fin['cv'])}   Gini {human(fin['gini'])}   Moran's I "
+        f"{human(fin['morans_i'])}   spillover share {human(fin['spillover_share'])}",
+        f"  collaborative index {human(fin['collab_index'])} (2011 = 100)   firms alive "
+        f"{human(int(fin['firms_alive']))}",
     ]
     for t in (1, 2, 3, 4):
         names = last[last["tier"] == t]["city"].tolist()
@@ -497,8 +502,9 @@ def _cmd_compare(args) -> int:
             print(f"  {r.comparison}: claim {r.measure} {r.expected}: holds in "
                   f"{r.probability:.0%} of the posterior draws (effect averaged over "
                   f"{r.seeds_per_draw} seeds; in {r.probability_runs:.0%} of single runs); "
-                  f"effect {r.effect_mean:+.4g}, 90% of draws in [{r.effect_q_low:+.4g}, "
-                  f"{r.effect_q_high:+.4g}]")
+                  f"effect {human(r.effect_mean, sign=True)}, 90% of draws in "
+                  f"[{human(r.effect_q_low, sign=True)}, "
+                  f"{human(r.effect_q_high, sign=True)}]")
     else:
         print(f"innogrid compare: base {args.base}, {seeds} common seeds from root "
               f"{root} ({time.perf_counter() - t0:.1f} s)")
@@ -511,9 +517,9 @@ def _cmd_compare(args) -> int:
             flag = " *" if r.beyond_noise else ""
             if r.expected:
                 flag += f"   claim: {r.expected}, {r.verdict}"
-            ci = (f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}]" if r.n_seeds > 1
-                  else "(no interval from 1 seed)")
-            print(f"    {r.measure:24s} {r.diff:+12.4g}  {ci}{flag}")
+            ci = (f"[{human(r.ci_low, sign=True)}, {human(r.ci_high, sign=True)}]"
+                  if r.n_seeds > 1 else "(no interval from 1 seed)")
+            print(f"    {r.measure:24s} {human(r.diff, sign=True):>12}  {ci}{flag}")
     extra = ", posterior.csv" if draws else ""
     print(f"  (* = 95% interval excludes 0; claim = the scenario's [expect])  wrote {args.out}/ "
           f"(compare.csv, runs.csv, compare.png, metadata.json{extra})")
@@ -534,12 +540,12 @@ def _cmd_posterior(args) -> int:
                         progress=lambda s: print(f"  {s}", flush=True),
                         report_only=args.report_only)
     print(f"  {rec['generations']} generations, {rec['simulations']:,} simulations, "
-          f"{rec['particles']:,} particles (effective sample size {rec['ess']:,.0f}), final "
-          f"tolerance {rec['epsilon'][-1]:.3g}")
+          f"{rec['particles']:,} particles (effective sample size {human(rec['ess'])}), final "
+          f"tolerance {human(rec['epsilon'][-1])}")
     for k, v in rec["statistics"].items():
         if v["role"] in ("fit", "held_out"):
-            print(f"  {v['role']:>8} {k:<24} fact {v['observed']:>8.3g}  posterior predictive "
-                  f"{v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]")
+            print(f"  {v['role']:>8} {k:<24} fact {human(v['observed']):>8}  posterior "
+                  f"predictive {human(v['median'])} [{human(v['q05'])}, {human(v['q95'])}]")
     print(f"  wrote {spec.output} (particles.csv, predictive.csv, generations.csv, "
           "posterior.json, posterior_marginals.png, posterior_predictive.png)")
     return 0
@@ -629,8 +635,8 @@ def _cmd_sensitivity(args) -> int:
     for n in rep["noise"]:
         t = tab[(tab["outcome"] == n["outcome"]) & (tab["index"] == head)].sort_values(
             "value", ascending=False)
-        top = ", ".join(f"{r.param} {r.value:.3g} [{r.conf_low:.3g}, {r.conf_high:.3g}]"
-                        for r in t.head(4).itertuples())
+        top = ", ".join(f"{r.param} {human(r.value)} [{human(r.conf_low)}, "
+                        f"{human(r.conf_high)}]" for r in t.head(4).itertuples())
         share = n["noise_share"]
         noise = "unknown (1 replicate)" if share != share else f"{share:.2%}"
         print(f"  {n['outcome']}: {head} {top}; seed noise {noise} of the variance")

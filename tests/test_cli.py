@@ -1,6 +1,7 @@
 """The command line: output contract, bad input (exit 2, one clear line, nothing written)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
+from experiments.presentation.numbers import human
 from tests.conftest import small_grid_toml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +22,19 @@ def _write(tmp_path, text, name="s.toml"):
     p = tmp_path / name
     p.write_text(text)
     return p
+
+
+def test_run_summary_speaks_in_numbers_for_people(tmp_path, capsys):
+    sc = _write(tmp_path, GRID)
+    assert main(["run", str(sc), "--seed", "9", "--steps", "8", "--out",
+                 str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    region = pd.read_csv(tmp_path / "o" / "region.csv")
+    factor = region["mean_index"].iloc[8] / region["mean_index"].iloc[4]
+    # the index in model units and as growth over its first-year level, with the studies'
+    assert "model units" in printed and "its level after the first year" in printed
+    assert human(factor) + "x" in printed and "347x" in printed
+    assert not re.search(r"\de[+-]\d", printed)  # no scientific notation
 
 
 def test_run_writes_the_output_contract(tmp_path, capsys):

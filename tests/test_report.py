@@ -137,3 +137,28 @@ def test_cli_report_writes_html_and_rejects_other_directories(tmp_path, capsys):
     assert main(["report", str(other)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not an innogrid results directory" in err
+
+
+def test_run_report_parameters_have_units_descriptions_and_the_scenarios_values_first(yrd_dir):
+    from model.scenario import load_scenario
+
+    html = (yrd_dir / "report.html").read_text(encoding="utf-8") if (
+        yrd_dir / "report.html").exists() else write_report(yrd_dir).read_text(encoding="utf-8")
+    part = html[html.index("resolved parameters"):]
+    part = part[:part.index("</table>")]
+    rows = [[c.strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", part, re.S)]
+    params = pd.DataFrame(rows[1:], columns=rows[0])
+    assert list(params.columns) == ["parameter", "value", "unit", "set by", "default",
+                                    "description"]
+    calibrated = load_scenario("scenarios/yrd_calibrated.toml")
+    # every calibrated parameter is marked as set by the scenario, and they come first
+    n = int((params["set by"] == "scenario").sum())
+    assert set(params["parameter"].head(n)) >= {"innov_rate", "elast_knowledge"}
+    assert (params["set by"].head(n) == "scenario").all()
+    row = params.set_index("parameter").loc["spill_decay_km"]
+    assert row["unit"] == "km" and row["set by"] == "scenario"
+    assert float(str(row["value"]).replace(",", "")) == pytest.approx(
+        calibrated.params.spill_decay_km, rel=1e-3)
+    assert params["description"].str.len().min() > 10
+    assert not re.search(r"\d\.\d+e[+-]\d\d", _text(html))  # no scientific notation

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.presentation import figures as fig
+from experiments.presentation.numbers import human
 from experiments.running.output import OutputError, check_file, output_dir, write_file
 from model.scenario import ScenarioError, shown
 
@@ -72,13 +73,38 @@ def _e(value: Any) -> str:
 def _fmt(v: Any) -> str:
     if isinstance(v, bool) or v is None:
         return "" if v is None else str(v)
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return str(v)
-        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) < 1e15:
+        return human(int(v))  # counts stored as floats
+    if isinstance(v, (float, np.floating, int, np.integer)):
+        return human(v, 4)
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, default=str)
     return str(v)
+
+
+def _param_table(params: Mapping[str, Any]) -> tuple[str, int]:
+    """The resolved parameters with unit, default and description; how many were set.
+
+    Values that differ from the default were set by the scenario or its bases (for
+    ``yrd_calibrated``, the calibrated values); they come first.
+    """
+    from model.params import Params
+
+    fields = Params.__dataclass_fields__
+    rows = []
+    for k, v in params.items():
+        f = fields.get(k)
+        md = f.metadata if f is not None else {}
+        default = f.default if f is not None else None
+        value = tuple(v) if isinstance(v, list) else v
+        rows.append({"parameter": k, "value": _fmt(value), "unit": md.get("unit", ""),
+                     "set by": "default" if value == default else "scenario",
+                     "default": _fmt(default), "description": md.get("doc", "")})
+    df = pd.DataFrame(rows, columns=["parameter", "value", "unit", "set by", "default",
+                                     "description"])
+    df = pd.concat([df[df["set by"] == "scenario"], df[df["set by"] == "default"]])
+    return (df.to_html(index=False, escape=True, border=0, na_rep=""),
+            int((df["set by"] == "scenario").sum()))
 
 
 def _kv(pairs: Iterable[tuple[str, Any]], caption: str | None = None) -> str:
@@ -327,8 +353,10 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
 
     body.append("<h2>Scenario parameters</h2>")
     params = meta.get("params") or {}
-    body.append(f"<details open><summary>{len(params)} resolved parameters</summary>"
-                + _kv(params.items()) + "</details>")
+    table, changed = _param_table(params)
+    body.append(f"<details open><summary>{len(params)} resolved parameters; the {changed} "
+                "set by the scenario (or its bases; in yrd_calibrated, the calibrated values) "
+                "come first</summary>" + table + "</details>")
     body.append("<h3>Default policy</h3>")
     body.append(_kv((meta.get("policy_default") or {}).items()))
     body.append("<h3>Policy rules</h3>")
