@@ -4,6 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.text import Text
 
 from experiments.presentation import figures as F
 from experiments.running.run import run
@@ -107,7 +108,9 @@ def test_flow_map_draws_only_the_largest_flows_with_units(yrd_out, tmp_path, cap
     expected = min(15, int((off > 0).sum()))
     F.flow_map(flows, "yrd", tmp_path / "f.png", kind="capital", top=15)
     ax = captured[-1].axes[0]
-    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    # flow arrows are annotations without text (labels may carry a leader line)
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None
+              and not t.get_text()]
     assert len(arrows) == expected
     assert ax.get_legend().get_title().get_text() == "MU of VC invested"
     assert 114.5 < ax.get_xlim()[0] < 123.5
@@ -183,3 +186,45 @@ def test_library_figures_leave_the_callers_matplotlib_backend_alone(tmp_path):
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(old)
+
+
+def _boxes(fig, ax):
+    fig.canvas.draw()  # measure at the figure's own dpi (savefig drew at another)
+    r = fig.canvas.get_renderer()
+    # the labels' text boxes (an annotation's own extent includes its leader line)
+    return ax.get_window_extent(r), [Text.get_window_extent(t, r) for t in ax.texts]
+
+
+def test_map_labels_neither_overlap_nor_leave_their_panel(tmp_path, captured):
+    """The YRD's crowded delta (Shanghai, Suzhou, Wuxi, Jiaxing): every named city's label
+    sits inside its panel and clear of every other label."""
+    from model.geography import yrd
+
+    geo = yrd()
+    # an index shaped like output, so the delta's cities are both large and close together
+    cities = pd.DataFrame({"city": list(geo.cities) * 2, "step": [4] * 41 + [84] * 41,
+                           "year": [2002.0] * 41 + [2022.0] * 41,
+                           "index": list(geo.gdp) * 2})
+    cities["rank"] = cities.groupby("step")["index"].rank(ascending=False).astype(int)
+    cities["tier"] = np.where(cities["rank"] == 1, 1, np.where(cities["rank"] <= 9, 2, 3))
+    F.tier_map_small_multiples(cities, geo, [2002, 2022], tmp_path / "t.png", label_top=12)
+    fig = captured[-1]
+    for ax in fig.axes:
+        if not ax.texts:
+            continue
+        frame, boxes = _boxes(fig, ax)
+        assert len(boxes) == 12
+        for i, a in enumerate(boxes):
+            assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 <= a.y1 <= frame.y1
+            assert not any(a.overlaps(b) for b in boxes[i + 1:])
+
+
+def test_time_series_start_at_the_end_of_the_first_year(grid_out, tmp_path, captured):
+    region = grid_out.region
+    F.dispersion(region, tmp_path / "d.png")
+    F.tier_counts(region, tmp_path / "c.png")
+    first = float(region.loc[region["step"] == F.FIRST_YEAR_STEPS, "year"].iloc[0])
+    for fig in captured[-2:]:
+        xs = [line.get_xdata() for ax in fig.axes for line in ax.get_lines()
+              if len(line.get_xdata()) > 2]
+        assert xs and all(float(np.min(x)) == pytest.approx(first) for x in xs)

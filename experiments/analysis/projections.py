@@ -180,7 +180,12 @@ def tier_maps(tiers: pd.DataFrame, geography: Any, scenario: str, path: str | Pa
     Each city's modal tier over seeds, marker area by its median index (grids: one cell
     per city); the title lists the cities whose modal tier changes.
     """
-    from experiments.presentation.figures import positions, tier_legend, tier_map_panel
+    from experiments.presentation.figures import (
+        flush_labels,
+        positions,
+        tier_legend,
+        tier_map_panel,
+    )
 
     t = tiers[tiers["scenario"] == scenario]
     steps = sorted(t["step"].unique())
@@ -199,6 +204,7 @@ def tier_maps(tiers: pd.DataFrame, geography: Any, scenario: str, path: str | Pa
     fig.suptitle(f"{scenario}: tiers over {t['seed'].nunique()} seeds; modal tier changes: "
                  f"{text}", fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    flush_labels(fig)
     fig.savefig(Path(path), dpi=150)
     plt.close(fig)
     return Path(path)

@@ -35,6 +35,7 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 
 from experiments.presentation.figures import (  # noqa: E402
     TIER_COLOURS,
+    flush_labels,
     positions,
     tier_legend,
     tier_map_panel,
@@ -122,6 +123,7 @@ def city_map(model: InnovationModel) -> Figure:
     ax.set_title(f"{geo.name}: tiers at {model.world.year:.2f} (step {model.world.step})",
                  fontsize=10)
     fig.tight_layout()
+    flush_labels(fig)
     return fig
 
 

@@ -25,12 +25,14 @@ import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
            "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
-           "run_figures", "evenly_spaced_years"]
+           "run_figures", "evenly_spaced_years", "place_labels", "defer_labels",
+           "flush_labels"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
@@ -43,6 +45,8 @@ FLOW_UNITS = {"talent": "talent agents moved", "capital": "MU of VC invested",
 _BLUE, _GREEN, _PINK, _BLACK, _VERMILLION, _ORANGE, _SKY = (
     "#0072B2", "#009E73", "#CC79A7", "#000000", "#D55E00", "#E69F00", "#56B4E9")
 _DPI = 150
+#: Quarters in the first year; time series of the index start after it (see dispersion).
+FIRST_YEAR_STEPS = 4
 _GRID_NAME = re.compile(r"^c(\d+)_(\d+)$")
 
 
@@ -51,9 +55,99 @@ def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
+    flush_labels(fig)
     fig.savefig(path, dpi=_DPI, format="png")
     plt.close(fig)
     return path
+
+
+def defer_labels(ax: Any, *args: Any, **kw: Any) -> None:
+    """Ask for :func:`place_labels` once the figure's layout is final (:func:`flush_labels`).
+
+    Label positions are measured on the page, so they are placed after the last layout.
+    """
+    fig = ax.figure
+    pending = getattr(fig, "_innogrid_labels", [])
+    pending.append((ax, args, kw))
+    fig._innogrid_labels = pending
+
+
+def flush_labels(fig: Any) -> None:
+    """Place every label deferred on ``fig`` (call after the last layout change)."""
+    for ax, args, kw in getattr(fig, "_innogrid_labels", []):
+        place_labels(ax, *args, **kw)
+    fig._innogrid_labels = []
+
+
+def place_labels(ax: Any, points: Sequence[tuple[float, float]], labels: Sequence[str],
+                 radii_pt: Sequence[float] | None = None, obstacles: Sequence[tuple[float, float,
+                 float]] = (), fontsize: float = 7, **text_kw: Any) -> list[Any]:
+    """Label points without overlaps: each label tries positions around its point.
+
+    ``points`` in data coordinates, ``radii_pt`` the markers' radii in points (labels keep
+    clear of their own and every other marker in ``obstacles``: (x, y, radius_pt)). A label
+    that finds no free place close by goes further out with a thin leader line. Greedy, in
+    the order given (put the most important first). Returns the annotations.
+    """
+    fig = ax.figure
+    fig.canvas.draw()  # fixes the axes' limits and gives a renderer for text sizes
+    renderer = fig.canvas.get_renderer()
+    to_px = fig.dpi / 72.0
+    radii_pt = list(radii_pt) if radii_pt is not None else [3.0] * len(points)
+    marks = [(*ax.transData.transform(p), r * to_px) for p, r in zip(points, radii_pt,
+                                                                      strict=True)]
+    marks += [(*ax.transData.transform((x, y)), r * to_px) for x, y, r in obstacles]
+    taken: list[Any] = []
+    out = []
+    dirs = [(1, 1), (-1, 1), (1, -1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1),
+            (1, 2), (-1, 2), (1, -2), (-1, -2)]
+
+    # a margin: text measured at the screen's dpi comes out a little wider when saved
+    frame = ax.get_window_extent(renderer).padded(-6)
+
+    def clear(bb) -> bool:
+        if not (frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0
+                and bb.y1 <= frame.y1):
+            return False  # inside the axes, not cut at their edge
+        if any(bb.overlaps(t) for t in taken):
+            return False
+        for mx, my, mr in marks:
+            cx, cy = min(max(mx, bb.x0), bb.x1), min(max(my, bb.y0), bb.y1)
+            if (cx - mx) ** 2 + (cy - my) ** 2 < mr ** 2:
+                return False
+        return True
+
+    for (x, y), text, r in zip(points, labels, radii_pt, strict=True):
+        best = None
+        tries = [(ring, gap, d) for ring, gap in enumerate((2.0, 12.0, 24.0, 38.0, 54.0))
+                 for d in dirs]
+        for ring, gap, (dx, dy) in tries:
+            norm = (dx * dx + dy * dy) ** 0.5
+            off = ((r + gap) * dx / norm, (r + gap) * dy / norm)
+            ha = "left" if dx > 0.3 else ("right" if dx < -0.3 else "center")
+            va = "bottom" if dy > 0.3 else ("top" if dy < -0.3 else "center")
+            arrow = ({"arrowstyle": "-", "lw": 0.5, "color": "0.35", "shrinkA": 0,
+                      "shrinkB": r} if ring else None)
+            ann = ax.annotate(text, (x, y), xytext=off, textcoords="offset points", ha=ha,
+                              va=va, fontsize=fontsize, arrowprops=arrow, zorder=5, **text_kw)
+            # the text's own box (an annotation's extent would include its leader line),
+            # once its offset is applied
+            ann.update_positions(renderer)
+            bb = Text.get_window_extent(ann, renderer).expanded(1.12, 1.15)
+            if clear(bb) or (ring, gap, (dx, dy)) == tries[-1]:
+                best = (ann, bb)  # the first free place (or, if none, the last try)
+                break
+            ann.remove()
+        taken.append(best[1])
+        out.append(best[0])
+    return out
+
+
+def _after_first_year(region: pd.DataFrame) -> pd.DataFrame:
+    """The rows from the end of the first year on (all of them if the run is shorter)."""
+    if "step" not in region or region["step"].max() <= FIRST_YEAR_STEPS:
+        return region
+    return region[region["step"] >= FIRST_YEAR_STEPS]
 
 
 def _is_grid(names: Iterable[str]) -> bool:
@@ -195,7 +289,8 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
     what = ("marker area ~ innovation index; top cities by rank named" if kind == "map"
             else "one cell per city")
     fig.suptitle(f"Innovation tiers over time ({what})")
-    fig.tight_layout(rect=(0, 0.45 / size[1], 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / size[1], 1, 1 - 0.3 / size[1]))  # legend, suptitle
+    flush_labels(fig)
     fig.savefig(Path(path), dpi=_DPI)
     plt.close(fig)
     return Path(path)
@@ -249,19 +344,27 @@ def _map_panel(ax: Any, snap: pd.DataFrame, pos: dict, label_top: int) -> None:
         sel = tiers == t
         ax.scatter(xs[sel], ys[sel], s=size[sel], c=TIER_COLOURS[t], edgecolors="black",
                    linewidths=0.5, zorder=3)
-    for _, r in snap.nsmallest(label_top, "rank").iterrows():
-        ax.annotate(str(r["city"]), pos[str(r["city"])], fontsize=7, xytext=(4, 3),
-                    textcoords="offset points", zorder=4)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     _pad_limits(ax, xs, ys, 0.06, 0.2)
     _map_aspect(ax, ys)
     ax.grid(True, lw=0.3, alpha=0.5)
+    named = snap.nsmallest(label_top, "rank")
+    radius = {str(c): (s ** 0.5) / 2 for c, s in zip(snap["city"], size, strict=True)}
+    defer_labels(ax, [pos[str(c)] for c in named["city"]], [str(c) for c in named["city"]],
+                 [radius[str(c)] for c in named["city"]],
+                 obstacles=[(*pos[str(c)], radius[str(c)]) for c in snap["city"]
+                            if str(c) not in set(map(str, named["city"]))])
 
 
 # --------------------------------------------------------------------------- time series
 def tier_counts(region: pd.DataFrame, path: str | Path) -> Path:
-    """Number of cities in tiers 1-4 over time (region table columns ``tier_1..tier_4``)."""
+    """Number of cities in tiers 1-4 over time (region table columns ``tier_1..tier_4``).
+
+    From the end of the first year, as :func:`dispersion` (at step 0 every city is in tier 2
+    by the rule, the index being 0 everywhere).
+    """
+    region = _after_first_year(region)
     fig, ax = plt.subplots(figsize=(7, 4))
     for t in (1, 2, 3, 4):
         ax.step(region["year"], region[f"tier_{t}"], where="post", color=TIER_COLOURS[t],
@@ -269,7 +372,7 @@ def tier_counts(region: pd.DataFrame, path: str | Path) -> Path:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("number of cities")
-    ax.set_title("Cities per innovation tier")
+    ax.set_title("Cities per innovation tier (from the end of the first year)")
     ax.set_ylim(bottom=0)
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
@@ -335,7 +438,14 @@ def index_trajectories(cities: pd.DataFrame, path: str | Path,
 
 
 def dispersion(region: pd.DataFrame, path: str | Path) -> Path:
-    """CV, Gini, Theil (between/within-province split) and Moran's I over time."""
+    """CV, Gini, Theil (between/within-province split) and Moran's I over time.
+
+    Drawn from the end of the first year: at step 0 the index is 0 in every city (the
+    trailing sums it is made of are empty), so the measures jump from 0 in the first
+    quarters, which says nothing about the region.
+    """
+    first = region["step"].max() > FIRST_YEAR_STEPS
+    region = _after_first_year(region)
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True)
     x = region["year"].to_numpy(float)
     a = axes.ravel()
@@ -353,7 +463,8 @@ def dispersion(region: pd.DataFrame, path: str | Path) -> Path:
     a[2].plot(x, region["theil"], color=_BLACK, lw=1.2, label="Theil T (total)")
     a[2].set_title("Theil index and its provincial split")
     a[2].set_ylabel("Theil T (unitless)")
-    a[2].legend(loc="upper left", fontsize=8)
+    a[2].set_ylim(0, 1.5 * max(float(np.nanmax(region["theil"].to_numpy(float))), 1e-9))
+    a[2].legend(loc="upper left", fontsize=8, ncol=2)
     a[3].plot(x, region["morans_i"], color=_PINK, lw=1.8)
     a[3].axhline(0, color="grey", lw=0.8)
     a[3].set_title("Global Moran's I of the index")
@@ -363,7 +474,8 @@ def dispersion(region: pd.DataFrame, path: str | Path) -> Path:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in a[2:]:
         ax.set_xlabel("year")
-    fig.suptitle("Dispersion and spatial autocorrelation of the innovation index")
+    fig.suptitle("Dispersion and spatial autocorrelation of the innovation index"
+                 + (" (from the end of the first year)" if first else ""))
     return _save(fig, path)
 
 
@@ -416,9 +528,10 @@ def flow_map(flows: pd.DataFrame, geography_or_positions: Any, path: str | Path,
                                     "connectionstyle": "arc3,rad=0.15"})
         involved = pd.concat([long.groupby("src")["value"].sum(),
                               long.groupby("dst")["value"].sum()]).groupby(level=0).sum()
-        for c in involved.nlargest(10).index:
-            ax.annotate(c, pos[c], fontsize=7, xytext=(4, 3), textcoords="offset points",
-                        zorder=4, weight="bold")
+        named = list(involved.nlargest(10).index)
+        defer_labels(ax, [pos[c] for c in named], named, [3.0] * len(named),
+                     obstacles=[(*pos[c], 2.0) for c in pos if c not in named],
+                     weight="bold")
         refs = [vmax, vmax / 2, vmax / 4]
         handles = [Line2D([0], [0], color=cmap(0.9 * (1 - v / vmax)), lw=0.5 + 5.5 * v / vmax,
                           label=f"{v:,.0f}" if v >= 100 else f"{v:.3g}") for v in refs]
@@ -434,7 +547,8 @@ def flow_map(flows: pd.DataFrame, geography_or_positions: Any, path: str | Path,
         ax.set_aspect("equal")
     _pad_limits(ax, xs, ys, 0.05, 0.3)
     ax.grid(True, lw=0.3, alpha=0.4)
-    ax.set_title(f"Largest {len(long)} accumulated {kind} flows ({unit}; arrow = from → to)")
+    ax.set_title(f"Largest {len(long)} accumulated {kind} flows\n({unit}; arrow = from → to)",
+                 fontsize=10)
     return _save(fig, path)
 
 
