@@ -132,7 +132,11 @@ def test_comparison_panels_per_measure(tmp_path, captured):
     p = F.comparison(summary, tmp_path / "c.png")
     assert _is_png(p)
     visible = [ax for ax in captured[-1].axes if ax.get_visible()]
-    assert [ax.get_title() for ax in visible] == ["cv", "tier_2"]
+    titles = [ax.get_title() for ax in visible]
+    # described in words, the name kept in brackets
+    assert titles[0].startswith("coefficient of variation") and titles[0].endswith("[cv]")
+    assert titles[1].endswith("[tier_2]") and "cities in tier 2" in titles[1]
+    assert "lower rank = better" in F.measure_title("target_rank")
     with pytest.raises(ValueError):
         F.comparison(summary, tmp_path / "none.png", measures=["gini"])
 

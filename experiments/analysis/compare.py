@@ -27,7 +27,7 @@ from model.state import read_header, state_info
 
 __all__ = ["replicate_seeds", "scenario_measures", "compare", "summarise", "expectations",
            "seeds_needed", "verdict", "compare_posterior", "summarise_posterior",
-           "MEASURES", "SHOWN_MEASURES"]
+           "MEASURES", "SHOWN_MEASURES", "figure_measures"]
 
 #: Measures compared (see ``model.observe.SCENARIO_MEASURES`` for their definitions).
 MEASURES = tuple(SCENARIO_MEASURES)
@@ -340,11 +340,15 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
         from experiments.presentation.figures import comparison
 
-        claimed = summary.loc[summary["expected"] != "", "measure"] if "expected" in summary \
-            else []
-        comparison(summary, tmp / "compare.png",
-                   measures=list(dict.fromkeys([*SHOWN_MEASURES, *claimed])))
+        comparison(summary, tmp / "compare.png", measures=figure_measures(summary))
     return Path(directory)
+
+
+def figure_measures(summary: pd.DataFrame) -> list[str]:
+    """The measures a comparison's figure shows: :data:`SHOWN_MEASURES` and every claimed one."""
+    claimed = (summary.loc[summary["expected"].fillna("") != "", "measure"]
+               if "expected" in summary else [])
+    return list(dict.fromkeys([*SHOWN_MEASURES, *claimed]))
 
 
 def run_compare(base: str, others: list[str], seeds: int, root: int, steps: int | None,

@@ -32,7 +32,7 @@ __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
            "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
            "run_figures", "evenly_spaced_years", "place_labels", "defer_labels",
-           "flush_labels"]
+           "flush_labels", "measure_title"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
@@ -596,7 +596,7 @@ def comparison(summary: pd.DataFrame, path: str | Path,
             ax.errorbar(d, yy, xerr=err, fmt="o", color=col, capsize=3,
                         mfc=col if beyond else "white", ms=6)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_title(m, fontsize=10)
+        ax.set_title(measure_title(m), fontsize=8.5)
         ax.set_yticks(y, comps)
         ax.set_ylim(len(comps) - 0.5, -0.5)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
@@ -605,6 +605,25 @@ def comparison(summary: pd.DataFrame, path: str | Path,
     fig.suptitle("Difference from the base scenario: mean over paired seeds with 95% interval\n"
                  "(filled marker: interval excludes 0)", fontsize=11)
     return _save(fig, path)
+
+
+#: Measures where a lower value is the better outcome for the cities concerned.
+LOWER_IS_BETTER = {"target_rank": "lower rank = better"}
+
+
+def measure_title(measure: str, width: int = 38) -> str:
+    """A panel title: the measure's description (wrapped), its name, and which way is better.
+
+    Example: 'target_rank' -> 'mean rank (1 = first) of the targeted / cities at the end /
+    [target_rank; lower rank = better]' (three lines).
+    """
+    import textwrap
+
+    from model.observe import SCENARIO_MEASURES
+
+    desc = SCENARIO_MEASURES.get(measure, measure)
+    tag = "; ".join(x for x in (measure, LOWER_IS_BETTER.get(measure)) if x)
+    return textwrap.fill(desc, width) + f"\n[{tag}]"
 
 
 def sensitivity_indices(indices: pd.DataFrame, path: str | Path) -> Path:

@@ -404,9 +404,13 @@ def _comparison_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
             show.append(c)
     body.append(_table(tab[show]))
     body.append("<h2>Figure</h2>")
-    body.append(_img(fig.comparison(summary, figdir / "comparison.png"),
-                     "Differences from the base scenario with 95% intervals; filled markers: "
-                     "the interval excludes 0."))
+    from experiments.analysis.compare import figure_measures
+
+    body.append(_img(fig.comparison(summary, figdir / "comparison.png",
+                                    measures=figure_measures(summary)),
+                     "Differences from the base scenario with 95% intervals, for the headline "
+                     "measures and each scenario's claimed one (every measure is in the table "
+                     "above); filled markers: the interval excludes 0."))
     if not runs.empty and {"scenario", "seed"} <= set(runs.columns):
         body.append("<h2>Runs</h2>")
         body.append(_table(runs.groupby("scenario", sort=False)["seed"]
