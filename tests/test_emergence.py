@@ -35,8 +35,10 @@ MISSES: dict[str, str] = {
                              "concentrate innovation in the leaders)",
     "gdp_shares_beat_null": "mean absolute log error of the 2021 GDP shares 0.203 against the "
                             "null's 0.183: Hefei's output grows 3.7-fold (the data: 25-fold "
-                            "nominal, about 2.2 times the region's) and catch-up lifts the "
-                            "small cities too much",
+                            "nominal, about 2.2 times the region's), and the province explains "
+                            "29% of the facts' share changes (Jiangsu +0.16, Zhejiang -0.15 in "
+                            "log share) where the model, with residents fixed at the 2000 "
+                            "census, has no mechanism that separates the provinces",
 }
 
 
