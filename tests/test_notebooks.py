@@ -11,10 +11,18 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _results_tree() -> set[str]:
+    return {str(p) for p in (ROOT / "results").rglob("*")} if (ROOT / "results").exists() else set()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, monkeypatch):
     monkeypatch.setenv("INNOGRID_NB_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    before = _results_tree()
     nb = nbformat.read(path, as_version=4)
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells), (
         f"{path.name} has no cell tagged 'parameters'")
@@ -23,6 +31,8 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    # the tests write nothing into the repository (small runs go to temporary folders)
+    assert _results_tree() == before, sorted(_results_tree() - before)[:5]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
