@@ -241,8 +241,7 @@ class Prior:
         Example: uniform on [0, 10], z = 0 -> 5; log-uniform on [1, 100], z = 0 -> 10.
         """
         a, b = self._flat_range()
-        u = min(max(float(special.ndtr(z)), 0.0), 1.0)
-        flat = a + u * (b - a)
+        flat = a + float(special.ndtr(z)) * (b - a)  # ndtr is in [0, 1]
         return float(math.exp(flat)) if self.dist == "loguniform" else float(flat)
 
     def to_sampler(self, x: float) -> float:
