@@ -69,3 +69,21 @@ def test_compare_off_a_terminal_prints_progress_lines(tmp_path, monkeypatch, cap
                  "--out", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err.splitlines()
     assert any(e.startswith("compare: 4/4 runs (100%)") for e in err), err
+
+
+def test_a_posterior_comparison_counts_every_draw_on_one_line(tmp_path, monkeypatch, capsys):
+    """Over posterior draws the count runs across all draws (it used to restart at 0/N for
+    each draw, twenty times, with nothing saying which draw it was)."""
+    from experiments.analysis.compare import compare_posterior
+    from tests.conftest import small_grid_toml
+
+    monkeypatch.setenv("INNOGRID_PROGRESS_SECONDS", "0")
+    base = tmp_path / "b.toml"
+    base.write_text(small_grid_toml(steps=3))
+    draws = [{"innov_rate": 0.004}, {"innov_rate": 0.006}, {"innov_rate": 0.008}]
+    runs = compare_posterior(str(base), [str(base)], draws, seeds=2, root=1, progress=None)
+    assert sorted(runs["draw"].unique()) == [0, 1, 2]
+    err = [e for e in capsys.readouterr().err.splitlines() if "/12 runs" in e]
+    assert err[0].startswith("compare (3 posterior draws x 2 seeds): 1/12 runs"), err
+    assert err[-1].startswith("compare (3 posterior draws x 2 seeds): 12/12 runs (100%)"), err
+    assert len([e for e in err if "(100%)" in e]) == 1  # no per-draw restart

@@ -125,7 +125,7 @@ def _job(args: tuple) -> list[dict[str, Any]]:
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
             steps: int | None = None, executor: Executor | None = None,
             params: dict[str, Any] | None = None, progress: bool | None = False,
-            states: list[str | Path] | None = None) -> pd.DataFrame:
+            states: list[str | Path] | None = None, bar: Any = None) -> pd.DataFrame:
     """Run the base and every other scenario over the same seeds; one row per comparison.
 
     The base runs once per seed (``len(others) + 1`` runs per seed in all); its row is
@@ -135,7 +135,9 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     ``target_rank`` and ``target_share`` differences are like for like. ``params``
     overrides model parameters in every scenario alike (e.g. another calibrated set).
     ``progress``: None shows progress (a bar on a terminal, plain lines off it,
-    ``experiments.running.progress``), False nothing.
+    ``experiments.running.progress``), False nothing; ``bar``: an open
+    :class:`~experiments.running.progress.Progress` to count the runs on instead (one count
+    over several comparisons, e.g. the posterior draws).
 
     ``states``: saved states, one per seed, from which every scenario continues
     (``steps`` quarters; see :func:`scenario_measures`); their seeds replace ``seeds``
@@ -169,10 +171,16 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
     results = []
     prep = ("starting the worker processes and loading the scenarios" if executor
             else "loading the scenarios")
-    with Progress(len(jobs), "compare", enabled=progress, preparing=prep) as bar:
+    own = bar is None
+    if own:
+        bar = Progress(len(jobs), "compare", enabled=progress, preparing=prep)
+    try:
         for r in it:
             results.append(r)
             bar.update()
+    finally:
+        if own:
+            bar.close()
     n = len(seed_list)
     rows = []
     for j, p in enumerate(others):
@@ -194,14 +202,22 @@ def compare_posterior(base: str, others: list[str], draws: list[dict[str, float]
     """:func:`compare` once per posterior draw (its parameters in every scenario alike).
 
     Every draw runs the same ``seeds`` (common random numbers within a draw, and across
-    draws too). The rows gain ``draw`` (0, 1, ...).
+    draws too). The rows gain ``draw`` (0, 1, ...). Progress is one count over all the
+    draws' runs.
     """
+    from experiments.running.progress import Progress
+
     frames = []
-    for d, params in enumerate(draws):
-        r = compare(base, others, seeds, root, steps, executor=executor, params=params,
-                    progress=progress)
-        r.insert(1, "draw", d)
-        frames.append(r)
+    total = len(draws) * (len(others) + 1) * seeds
+    prep = ("starting the worker processes and loading the scenarios" if executor
+            else "loading the scenarios")
+    with Progress(total, f"compare ({len(draws)} posterior draws x {seeds} seeds)",
+                  enabled=progress, preparing=prep) as bar:
+        for d, params in enumerate(draws):
+            r = compare(base, others, seeds, root, steps, executor=executor, params=params,
+                        bar=bar)
+            r.insert(1, "draw", d)
+            frames.append(r)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -3,9 +3,9 @@
 On a terminal a ``tqdm`` bar. Off a terminal, where a bar would be garbage or silence,
 plain lines on stderr: one every ``INNOGRID_PROGRESS_SECONDS`` seconds (default 10) while
 work goes on, ``compare: 12/80 runs (15%), 35 s elapsed, about 3 min left``, and one at the
-end if any was printed. If nothing has finished a few seconds after the start, one line
-says what is being prepared (workers starting, the model loading), so a quiet start is
-not mistaken for a hang.
+end if any was printed and the last one did not already give the final count. If nothing
+has finished a few seconds after the start, one line says what is being prepared (workers
+starting, the model loading), so a quiet start is not mistaken for a hang.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class Progress:
         self.t0 = self.last = time.monotonic()
         self.every = _every()
         self.printed = False
+        self.said_n = -1  # the count of the last progress line printed
         self.bar: Any = None
         self._timer: threading.Timer | None = None
         self.off = enabled is False or total <= 0
@@ -107,13 +108,14 @@ class Progress:
         if now - self.last >= self.every and now - self.t0 >= self.every:
             self.last = now
             self._say(self.line())
+            self.said_n = self.n
 
     def close(self) -> None:
         """Stop; off a terminal, a last line if any line was printed."""
         self._cancel()
         if self.bar is not None:
             self.bar.close()
-        elif self.printed and not self.off:
+        elif self.printed and not self.off and self.said_n != self.n:
             print(self.line(), file=self.stream, flush=True)
         self.off = True
 
