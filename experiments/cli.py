@@ -509,6 +509,12 @@ def _cmd_compare(args) -> int:
         print(f"innogrid compare: base {args.base}, {seeds} common seeds from root "
               f"{root} ({time.perf_counter() - t0:.1f} s)")
     shown = summary[summary["measure"].isin(SHOWN_MEASURES) | (summary["expected"] != "")]
+    if draws:
+        # pooled runs mix the parameter uncertainty into a seed-noise interval: they give
+        # the posterior-mean effect, not a verdict on the claim (the probabilities above)
+        print(f"  the posterior-mean effect, pooled over {len(draws)} draws x {seeds} seeds "
+              "(its 95% interval is of that mean; whether a claim holds is the probability "
+              "above):")
     for comp, g in shown.groupby("comparison", sort=False):
         print(f"  {comp} - base:")
         for r in g.itertuples():
@@ -516,7 +522,8 @@ def _cmd_compare(args) -> int:
                 continue
             flag = " *" if r.beyond_noise else ""
             if r.expected:
-                flag += f"   claim: {r.expected}, {r.verdict}"
+                flag += (f"   claim: {r.expected}" if draws
+                         else f"   claim: {r.expected}, {r.verdict}")
             ci = (f"[{human(r.ci_low, sign=True)}, {human(r.ci_high, sign=True)}]"
                   if r.n_seeds > 1 else "(no interval from 1 seed)")
             print(f"    {r.measure:24s} {human(r.diff, sign=True):>12}  {ci}{flag}")

@@ -318,6 +318,9 @@ def test_compare_over_posterior_draws_gives_claim_probabilities(tmp_path, capsys
                  "--seeds", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "3 posterior draws" in text and "claim rd_spent up: holds in" in text
+    # the pooled runs give the posterior-mean effect, not a second verdict on the claim
+    assert "the posterior-mean effect, pooled over 3 draws x 2 seeds" in text
+    assert "supported" not in text and "not shown at" not in text
     import pandas as pd
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(runs["draw"].unique()) == [0, 1, 2] and len(runs) == 3 * 2 * 2
