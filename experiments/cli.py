@@ -568,8 +568,10 @@ def _cmd_calibrate(args) -> int:
                             "(one with [prior] tables)")
     spec = load_spec(args.spec)
     t0 = time.perf_counter()
-    print(f"innogrid calibrate: {len(spec.free)} free parameters, {spec.samples} points + the "
-          f"base, {spec.seeds} seeds each; the best {spec.finalists} raced on "
+    cands = (f"the {spec.samples} particles of {spec.posterior} closest to the facts"
+             if spec.posterior else f"{spec.samples} points + the base")
+    print(f"innogrid calibrate: {len(spec.free)} free parameters, {cands}, "
+          f"{spec.seeds} seeds each; the best {spec.finalists} raced on "
           f"{spec.finalist_seeds} new seeds; validation on {spec.validation_seeds} fresh seeds")
     rec = calibrate(spec, jobs=args.jobs)
     v = rec["validation"]["facts_mean"]

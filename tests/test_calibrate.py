@@ -102,3 +102,73 @@ def test_shipped_calibration_is_current_and_its_record_is_consistent():
     assert "base = \"yrd_history.toml\"" in open("scenarios/yrd_calibrated.toml").read()
     for k, v in rec["best"]["params"].items():
         assert getattr(cal.params, k) == v
+
+
+def test_candidates_from_a_posterior_are_its_particles_closest_to_the_facts(tmp_path):
+    """With ``posterior = FOLDER`` the candidates are that posterior's particles with the
+    smallest ABC distance, all their parameters; the race and the record work as before."""
+    import pandas as pd
+
+    from experiments.inference.calibrate import calibrate
+    from model.scenario import load_scenario
+
+    post = tmp_path / "post"
+    post.mkdir()
+    pd.DataFrame([
+        {"innov_rate": 0.001, "elast_knowledge": 0.2, "weight": 0.5, "distance": 3.0},
+        {"innov_rate": 0.010, "elast_knowledge": 0.3, "weight": 0.1, "distance": 1.0},
+        {"innov_rate": 0.020, "elast_knowledge": 0.4, "weight": 0.4, "distance": 2.0},
+    ]).to_csv(post / "particles.csv", index=False)
+    (post / "posterior.json").write_text(json.dumps({
+        "parameters": {"innov_rate": {}, "elast_knowledge": {}}, "spec_digest": "abc",
+        "particles": 3}))
+    base = __import__("pathlib").Path("scenarios/yrd_baseline.toml").resolve()
+    small = tmp_path / "small.toml"
+    small.write_text(f'base = "{base}"\n[run]\nsteps = 8\n[params]\nn_talent = 2000\n'
+                     'n_firms = 500\nn_funds = 20\n')
+    spec_file = tmp_path / "spec.toml"
+    spec_file.write_text(f'base = "{small}"\noutput = "{tmp_path / "cal.toml"}"\n'
+                         f'posterior = "{post}"\nsamples = 2\nseeds = 1\nfinalists = 2\n'
+                         'finalist_seeds = 2\nvalidation_seeds = 2\nroot_seed = 3\n')
+    spec = load_spec(spec_file)
+    assert set(spec.free) == {"innov_rate", "elast_knowledge"}
+    rec = calibrate(spec, progress=lambda *_: None)
+    # the two closest particles, in order of distance; no base point among them
+    assert [p["params"] for p in rec["points"]] == [
+        {"innov_rate": 0.010, "elast_knowledge": 0.3},
+        {"innov_rate": 0.020, "elast_knowledge": 0.4}]
+    assert rec["posterior"]["abc_distances"] == [1.0, 2.0]
+    assert rec["posterior"]["spec_digest"] == "abc" and not rec["best"]["is_base"]
+    assert rec["procedure"].startswith("the 2 posterior particles closest to the facts")
+    cal = load_scenario(tmp_path / "cal.toml")
+    assert cal.params.elast_knowledge == rec["best"]["params"]["elast_knowledge"]
+    # a second run may replace what the first wrote (both files carry innogrid's mark),
+    # and so may it a record of the older procedure; a file innogrid did not write, never
+    calibrate(spec, progress=lambda *_: None)
+    (tmp_path / "cal.json").write_text('{\n "procedure": "Latin hypercube search; ..."}')
+    calibrate(spec, progress=lambda *_: None)
+    assert json.loads((tmp_path / "cal.json").read_text())["written_by"] == "innogrid calibrate"
+    from experiments.running.output import OutputError
+
+    (tmp_path / "cal.json").write_text('{"mine": 1}')
+    with pytest.raises(OutputError, match="was not written by innogrid"):
+        calibrate(spec, progress=lambda *_: None)
+    assert (tmp_path / "cal.json").read_text() == '{"mine": 1}'
+
+
+@pytest.mark.parametrize("extra,key", [
+    ('posterior = "{post}"\n[free]\ninnov_rate = [0.01, 0.02]\n', "free"),
+    ('posterior = 3\n', "posterior"),
+    ('posterior = "{missing}"\n', "posterior"),
+])
+def test_posterior_candidate_spec_errors_name_the_key(tmp_path, extra, key):
+    post = tmp_path / "post"
+    post.mkdir()
+    (post / "particles.csv").write_text("innov_rate,weight,distance\n0.01,1,1\n")
+    (post / "posterior.json").write_text('{"parameters": {"innov_rate": {}}}')
+    base = __import__("pathlib").Path("scenarios/yrd_baseline.toml").resolve()
+    p = tmp_path / "spec.toml"
+    p.write_text(f'base = "{base}"\n' + extra.format(post=post, missing=tmp_path / "nope"))
+    with pytest.raises(ScenarioError) as e:
+        load_spec(p)
+    assert key in e.value.key and str(p) in str(e.value)

@@ -1,10 +1,14 @@
-"""Calibration of the YRD baseline against the 2021 tier facts (a seeded, re-runnable search).
+"""The calibrated scenario's point: candidates scored against the 2021 facts, raced, validated.
 
 The facts (shared/DOMAIN.md, "Facts to calibrate against") enter **only the loss**, never
 the model: no city's tier, rank or index is set, forced or clamped. The procedure:
 
-1. draw ``samples`` points of the free parameters by Latin hypercube within their bounds
-   (seeded by the spec's ``root_seed``), plus the base scenario's own values;
+1. the candidate points: with ``posterior = FOLDER`` in the spec, the ``samples``
+   particles of that posterior (``innogrid calibrate`` with a posterior spec,
+   :mod:`experiments.inference.posterior`) closest to the facts by their ABC distance,
+   each with every inferred parameter; otherwise ``samples`` points of the ``[free]``
+   parameters by Latin hypercube within their bounds (seeded by the spec's
+   ``root_seed``), plus the base scenario's own values;
 2. run each point over ``seeds`` replicate seeds (common to all points) and score it;
 3. race the ``finalists`` best points again over ``finalist_seeds`` new seeds and pick
    the best of them by that second score: with few seeds the first score of the winner
@@ -49,7 +53,9 @@ __all__ = ["CalibrationSpec", "load_spec", "tier_facts", "loss", "targets_met", 
 
 # the marks of what calibrate writes: only files that hold them are ever replaced
 SCENARIO_MARK = "re-run `innogrid calibrate` instead"
-RECORD_MARK = '"procedure": "Latin hypercube search'
+#: the record's mark, and the one of records written before the posterior candidates
+#: existed (still replaceable)
+RECORD_MARK = ('"written_by": "innogrid calibrate"', '"procedure": "Latin hypercube search')
 
 @dataclass(frozen=True)
 class CalibrationSpec:
@@ -65,6 +71,7 @@ class CalibrationSpec:
     validation_seeds: int
     root_seed: int
     output: str
+    posterior: str | None = None  # a posterior folder: its best particles are the candidates
 
 
 def load_spec(path: str | Path) -> CalibrationSpec:
@@ -72,10 +79,23 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     file = str(path)
     data = read_toml(path)
     allowed = {"base", "samples", "seeds", "finalists", "finalist_seeds", "validation_seeds",
-               "root_seed", "output", "free"}
+               "root_seed", "output", "free", "posterior"}
     for k in data:
         if k not in allowed:
             raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(allowed)}")
+    posterior = None
+    if "posterior" in data:
+        if "free" in data:
+            raise ScenarioError(file, "free", data["free"], "no [free] table with posterior "
+                                "(the posterior's inferred parameters are the free ones)")
+        if not isinstance(data["posterior"], str):
+            raise ScenarioError(file, "posterior", data["posterior"],
+                                "the path of a posterior folder (relative to the spec)")
+        posterior = str((Path(path).parent / data["posterior"]).resolve())
+        from experiments.inference.posterior import best_particles
+
+        names = list(best_particles(posterior, 1, flag=f"{file}: posterior")[0][0])
+        data = {**data, "free": _bounds_of(names)}
     meta = {f: Params.__dataclass_fields__[f].metadata for f in Params.__dataclass_fields__}
     free = {}
     for name, bounds in data.get("free", {}).items():
@@ -102,7 +122,14 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     load_scenario(base)
     output = str((Path(path).parent / data.get("output", "../scenarios/yrd_calibrated.toml"))
                  .resolve())
-    return CalibrationSpec(file=file, base=base, free=free, output=output, **ints)
+    return CalibrationSpec(file=file, base=base, free=free, output=output, posterior=posterior,
+                           **ints)
+
+
+def _bounds_of(names: list[str]) -> dict[str, list[float]]:
+    """Each parameter's declared range in :class:`model.params.Params` (for the record)."""
+    f = Params.__dataclass_fields__
+    return {k: [f[k].metadata["lo"], f[k].metadata["hi"]] if k in f else None for k in names}
 
 
 def tier_facts(tiers: np.ndarray, cities: tuple[str, ...], gdp: np.ndarray | None = None,
@@ -250,11 +277,21 @@ def _run_all(jobs_args: list[tuple], jobs: int, progress, label: str) -> list:
 def calibrate(spec: CalibrationSpec, jobs: int = 1, progress=print) -> dict[str, Any]:
     """Run the procedure; write the calibrated scenario and ``<output>.json``; return it."""
     check_outputs(spec)
-    rng = np.random.default_rng(np.random.SeedSequence(spec.root_seed))
-    points = latin_hypercube(spec.samples, spec.free, rng)
-    base_params = load_scenario(spec.base).params
-    base_point = {k: float(getattr(base_params, k)) for k in spec.free}
-    points = [base_point, *points]
+    posterior = None
+    if spec.posterior:
+        from experiments.inference.posterior import best_particles
+
+        points, distances, prec = best_particles(spec.posterior, spec.samples,
+                                                 flag=f"{spec.file}: posterior")
+        posterior = {"folder": spec.posterior, "spec_digest": prec.get("spec_digest"),
+                     "code_version": prec.get("code_version"),
+                     "particles": prec.get("particles"), "abc_distances": distances}
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(spec.root_seed))
+        points = latin_hypercube(spec.samples, spec.free, rng)
+        base_params = load_scenario(spec.base).params
+        base_point = {k: float(getattr(base_params, k)) for k in spec.free}
+        points = [base_point, *points]
     fit_seeds = replicate_seeds(spec.root_seed, spec.seeds)
     race_seeds = replicate_seeds(spec.root_seed + 2, spec.finalist_seeds)
     val_seeds = replicate_seeds(spec.root_seed + 1, spec.validation_seeds)
@@ -268,9 +305,14 @@ def calibrate(spec: CalibrationSpec, jobs: int = 1, progress=print) -> dict[str,
     accepted = [i for i, r in zip(finalists, raced, strict=True) if all(targets_met(r).values())]
     validation = _evaluate((spec.base, points[best], val_seeds))
     summary = _mean_facts(validation)
+    first = (f"the {len(points)} posterior particles closest to the facts (ABC distance)"
+             if posterior else "Latin hypercube search")
     record = {
-        "procedure": ("Latin hypercube search; the best points raced again on new seeds and "
-                      "the best of the race chosen; chosen point re-run on fresh seeds"),
+        "written_by": "innogrid calibrate",
+        "procedure": (f"{first}; each scored on {spec.seeds} seeds; the best points raced "
+                      "again on new seeds and the best of the race chosen; chosen point re-run "
+                      "on fresh seeds"),
+        "posterior": posterior,
         "spec": spec.__dict__, "fit_seeds": fit_seeds, "finalist_seeds": race_seeds,
         "validation_seeds": val_seeds,
         "points": [{"params": p, "loss": s, "facts_mean": _mean_facts(r)}
@@ -280,7 +322,8 @@ def calibrate(spec: CalibrationSpec, jobs: int = 1, progress=print) -> dict[str,
                       for i, s, r in zip(finalists, race_scores, raced, strict=True)],
         "accepted": [{"index": i, "params": points[i]} for i in accepted],
         "best": {"index": best, "params": points[best],
-                 "loss": race_scores[finalists.index(best)], "is_base": best == 0},
+                 "loss": race_scores[finalists.index(best)],
+                 "is_base": best == 0 and not posterior},
         "validation": {"facts_mean": summary, "loss": loss(validation),
                        "per_seed": validation},
         "targets": {k: (f"{t[0]} {t[1]}" if t[0] in (">=", "<=") else f"{t[0]} +/- {t[1]}")

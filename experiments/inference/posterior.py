@@ -69,7 +69,7 @@ from model.scenario import ScenarioError, load_scenario, read_toml
 
 __all__ = ["Statistic", "STATISTICS", "TARGETS", "target_probabilities", "Prior",
            "PosteriorSpec", "load_posterior_spec", "particle_seed", "posterior_draws",
-           "pattern_distance", "simulate_yrd", "infer", "run_posterior",
+           "best_particles", "pattern_distance", "simulate_yrd", "infer", "run_posterior",
            "summarise", "ess_by_generation", "code_version", "PosteriorError", "TRANSITIONS"]
 
 KIND = "posterior"
@@ -712,6 +712,47 @@ def _write(out: Path, rec: dict, h, spec: PosteriorSpec) -> None:
 
 
 
+def _read_posterior(folder: str | Path, flag: str) -> tuple[pd.DataFrame, list[str], dict]:
+    """The particles, the inferred parameters' names and the record of a posterior folder."""
+    d = Path(folder)
+    parts, rec = d / "particles.csv", d / "posterior.json"
+    if not parts.is_file() or not rec.is_file():
+        raise ScenarioError(str(folder), flag, str(folder),
+                            "a folder written by innogrid calibrate with a posterior spec "
+                            "(it holds particles.csv and posterior.json)")
+    try:
+        record = json.loads(rec.read_text(encoding="utf-8"))
+        names = list(record["parameters"])
+        df = pd.read_csv(parts)
+        df[[*names, "weight"]].to_numpy(dtype=float)
+    except (KeyError, ValueError, OSError) as e:
+        raise ScenarioError(str(folder), flag, str(folder),
+                            f"a readable posterior (particles.csv with weights and the "
+                            f"parameters of posterior.json): {e}") from None
+    return df, names, record
+
+
+def best_particles(folder: str | Path, n: int, flag: str = "posterior"
+                   ) -> tuple[list[dict[str, float]], list[float], dict]:
+    """The ``n`` particles of a posterior closest to the facts (smallest ABC distance).
+
+    Returns their parameters (the inferred ones only), their distances and the posterior's
+    record. Ties keep the particles' order. Used by ``innogrid calibrate`` to choose the
+    calibrated scenario's point among the posterior's particles.
+    """
+    df, names, record = _read_posterior(folder, flag)
+    try:
+        top = df.assign(distance=df["distance"].astype(float))
+    except (KeyError, ValueError):
+        top = df.iloc[:0]
+    top = top.sort_values("distance", kind="stable").head(n)
+    if not len(top) or not np.all(np.isfinite(top["distance"])):
+        raise ScenarioError(str(Path(folder) / "particles.csv"), "distance", "(column)",
+                            "finite distances")
+    return ([dict(zip(names, map(float, r), strict=True)) for r in top[names].to_numpy()],
+            [float(v) for v in top["distance"]], record)
+
+
 def posterior_draws(folder: str | Path, n: int, seed: int) -> list[dict[str, float]]:
     """``n`` parameter sets resampled by weight from a posterior written by :func:`run_posterior`.
 
@@ -719,21 +760,10 @@ def posterior_draws(folder: str | Path, n: int, seed: int) -> list[dict[str, flo
     into equally weighted draws; only the inferred parameters are returned (the spec's
     fixed ``[params]``, such as the sample size, are a computational choice, not drawn).
     """
-    d = Path(folder)
-    parts, rec = d / "particles.csv", d / "posterior.json"
-    if not parts.is_file() or not rec.is_file():
-        raise ScenarioError(str(folder), "--posterior", str(folder),
-                            "a folder written by innogrid calibrate with a posterior spec "
-                            "(it holds particles.csv and posterior.json)")
-    try:
-        names = list(json.loads(rec.read_text(encoding="utf-8"))["parameters"])
-        df = pd.read_csv(parts)
-        w = df["weight"].to_numpy(dtype=float)
-        x = df[names].to_numpy(dtype=float)
-    except (KeyError, ValueError, OSError) as e:
-        raise ScenarioError(str(folder), "--posterior", str(folder),
-                            f"a readable posterior (particles.csv with weights and the "
-                            f"parameters of posterior.json): {e}") from None
+    df, names, _ = _read_posterior(folder, "--posterior")
+    parts = Path(folder) / "particles.csv"
+    w = df["weight"].to_numpy(dtype=float)
+    x = df[names].to_numpy(dtype=float)
     if not len(w) or not np.all(np.isfinite(w)) or w.sum() <= 0:
         raise ScenarioError(str(parts), "weight", "(column)", "finite weights summing to > 0")
     rng = np.random.default_rng(seed)

@@ -325,11 +325,13 @@ def output_dir(directory: str | Path, kind: str, flag: str = "--out") -> Iterato
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_file(path: str | Path, data: str | bytes, marker: str, flag: str = "--out") -> Path:
+def write_file(path: str | Path, data: str | bytes, marker: str | tuple[str, ...],
+               flag: str = "--out") -> Path:
     """Write one file, replacing an existing one only if it holds ``marker`` (ours).
 
     The marker must be in the first 4 KB of what innogrid writes; a file without it is
-    the user's and is refused (:class:`OutputError`).
+    the user's and is refused (:class:`OutputError`). A tuple of markers accepts any of
+    them (a mark that changed between versions).
     """
     check_file(path, marker, flag)
     p = Path(path)
@@ -341,13 +343,15 @@ def write_file(path: str | Path, data: str | bytes, marker: str, flag: str = "--
     return p
 
 
-def check_file(path: str | Path, marker: str, flag: str = "--out") -> None:
+def check_file(path: str | Path, marker: str | tuple[str, ...], flag: str = "--out") -> None:
     """Refuse a file target that exists and was not written by innogrid (no ``marker``)."""
     p = Path(path)
     if not os.path.lexists(p):
         return
+    marks = (marker,) if isinstance(marker, str) else marker
     try:
-        ok = p.is_file() and not p.is_symlink() and marker.encode() in p.open("rb").read(4096)
+        head = p.open("rb").read(4096) if p.is_file() and not p.is_symlink() else None
+        ok = head is not None and any(m.encode() in head for m in marks)
     except OSError:
         ok = False
     if not ok:
