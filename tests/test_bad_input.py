@@ -340,6 +340,26 @@ def test_report_on_a_sensitivity_output_with_a_damaged_store_manifest(tmp_path, 
     assert _tree(tmp_path) == before
 
 
+@pytest.mark.parametrize("manifest,wanted", [
+    ('{"kind": "sweep"}', "manifest.json: spec = '(missing)': an object"),
+    ('{"kind": "sweep", "spec": [1]}', "manifest.json: spec = [1]: an object"),
+    ('{"kind": "sweep", "spec": {}, "task_ids": 3}', "manifest.json: task_ids = 3: a list"),
+])
+def test_report_on_a_sweep_store_with_a_damaged_manifest(tmp_path, capsys, manifest, wanted):
+    d = tmp_path / "store"
+    (d / "results").mkdir(parents=True)
+    (d / ".innogrid-manifest.json").write_text(
+        '{"format": "innogrid-output", "version": 1, "files": {"manifest.json": "sweep"}}')
+    (d / "manifest.json").write_text(manifest)
+    from experiments.presentation.report import detect_kind
+
+    assert detect_kind(d) == "sweep"
+    before = _tree(tmp_path)
+    rc, err = _main(["report", d], capsys)
+    _one_line(rc, err, wanted)
+    assert _tree(tmp_path) == before
+
+
 COMMANDS = ("run", "compare", "sweep", "sensitivity", "report")
 
 
