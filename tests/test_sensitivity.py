@@ -162,6 +162,20 @@ def test_a_sample_without_its_methods_structure_is_refused(tmp_path, method, mak
     assert not (tmp_path / "o").exists()
 
 
+def test_a_problem_spec_without_samples_needs_a_method_and_a_size(tmp_path):
+    from experiments.analysis.sensitivity import sensitivity_problem
+
+    prob = {"names": ["x1", "x2", "x3"], "bounds": [[-PI, PI]] * 3}
+    with pytest.raises(ScenarioError, match="method = None: sobol, morris or pawn"):
+        sensitivity_problem(prob, tmp_path / "o", model="ishigami", n=8)
+    with pytest.raises(ScenarioError, match="n = None: the size of the sample to draw"):
+        sensitivity_problem(prob, tmp_path / "o", model="ishigami", method="sobol")
+    with pytest.raises(ScenarioError, match="dists"):
+        sensitivity_problem({**prob, "dists": ["norm"] * 3}, tmp_path / "o", model="ishigami",
+                            method="pawn", n=8)
+    assert not (tmp_path / "o").exists()
+
+
 def test_salibs_own_samples_pass_the_structure_checks():
     from experiments.analysis.sensitivity_indices import problem, sample
     from experiments.running.sweep import check_sample

@@ -197,6 +197,10 @@ def sensitivity_problem(problem: Any, out: str | Path, scenario: str | Path | No
             raise ScenarioError(file, "method", None, "sobol, morris or pawn (pawn takes a "
                                 "sample of any structure)")
         method = "pawn"
+    if samples is None and n is None:
+        raise ScenarioError(file, "n", None, "the size of the sample to draw: base samples "
+                            "(sobol), trajectories (morris) or rows (pawn); or set the "
+                            "ProblemSpec's samples to run your own")
     if outcomes is None:
         outs = sp.get("outputs")
         outcomes = (tuple(outs) if outs and not (len(outs) == 1 and outs[0] == "Y") else
