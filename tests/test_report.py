@@ -109,6 +109,7 @@ def test_sensitivity_report(tmp_path):
     assert "<th>conf_high</th>" in html and "<td>ST</td>" in html  # the indices table
     assert "<th>noise_share</th>" in html  # the noise table
     assert '<th scope="row">replicates (seeds per point)</th><td>2</td>' in html
+    assert '<th scope="row">sample</th><td>drawn</td>' in html
 
 
 def test_unknown_directory_raises(tmp_path):

@@ -478,6 +478,7 @@ def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     body = [_kv([("spec", rep.get("spec", "")), ("method", rep.get("method", "")),
                  ("sample points", rep.get("sample_points", "")),
                  ("replicates (seeds per point)", rep.get("replicates", "")),
+                 ("sample", rep.get("sample", "drawn")),
                  ("runs", rep.get("runs", "")), ("failed runs", rep.get("failed_runs", "")),
                  ("root seed", rep.get("root_seed", "")),
                  ("replicate seeds", ", ".join(map(str, manifest.get("seeds", [])))),

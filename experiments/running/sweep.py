@@ -411,15 +411,13 @@ def read_sample(file: str, path: str | Path, bounds: dict[str, tuple[float, floa
     df.columns = cols
     X = np.empty((len(df), len(names)))
     for j, name in enumerate(names):
-        for i, cell in enumerate(df[name].tolist()):
-            try:
-                v = float(cell)
-            except (TypeError, ValueError):
-                v = None
-            if v is None or not math.isfinite(v):
-                raise ScenarioError(where, f"{name} (row {i + 1})", cell, "a finite number "
-                                    f"(a value of parameter {name})")
-            X[i, j] = v
+        col = pd.to_numeric(df[name].str.strip(), errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(col))  # not a number, empty, nan or inf
+        if len(bad):
+            i = int(bad[0])
+            raise ScenarioError(where, f"{name} (row {i + 1})", df[name].iloc[i],
+                                f"a finite number (a value of parameter {name})")
+        X[:, j] = col
     return X
 
 
