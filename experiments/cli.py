@@ -167,7 +167,9 @@ def _parser() -> argparse.ArgumentParser:
                               "--backend processes --jobs 2 --out results/sweeps/yrd_grid   "
                               "(re-run the same command to resume; --backend dask "
                               "--scheduler tcp://host:8786 for a cluster)")
-    w.add_argument("spec", help="experiment spec (TOML; see experiments/README.md)")
+    w.add_argument("spec", help="experiment spec (TOML; see experiments/README.md); "
+                                "series = [\"mean_index\", ...] records those region measures "
+                                "at every step of every run")
     w.add_argument("--out", default=None, help="results store (default: results/sweeps/<name>)")
     w.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="serial, local worker processes (default) or a Dask cluster")
@@ -183,8 +185,15 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--no-progress", action="store_true", help="no progress (bar or lines)")
     g = sub.add_parser("sensitivity", help="global sensitivity analysis (Sobol, Morris, PAWN)",
                        epilog="example: innogrid sensitivity experiments/specs/yrd_morris.toml "
-                              "--jobs 2 --out results/sensitivity/yrd_morris   (re-run to resume)")
-    g.add_argument("spec", help="experiment spec with design.kind = sobol, morris or pawn")
+                              "--jobs 2 --out results/sensitivity/yrd_morris   (re-run to "
+                              "resume). Your own sample: the spec key sample = \"FILE.csv\" "
+                              "(a column per parameter, named as in [params]); pawn takes any "
+                              "sample, sobol and morris only one with their structure "
+                              "(checked). A SALib problem: the spec key problem = "
+                              "\"FILE.json\" (names, bounds) instead of [params]. See "
+                              "experiments/README.md")
+    g.add_argument("spec", help="experiment spec with design.kind = sobol, morris or pawn "
+                                "(keys sample and problem: see below)")
     g.add_argument("--out", default=None,
                    help="output directory (default: results/sensitivity/<name>)")
     g.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes")
@@ -197,10 +206,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples for the intervals, 1 to 100,000 (1000)")
     g.add_argument("--no-progress", action="store_true", help="no progress (bar or lines)")
     o = sub.add_parser("report", help="write one self-contained HTML report of a results dir",
-                       epilog="example: innogrid report results/base   (a run, a comparison "
-                              "or a sensitivity analysis; writes results/base/report.html and "
-                              "the PNGs in results/base/report_figures/)")
-    o.add_argument("results", help="a directory written by run, compare or sensitivity")
+                       epilog="example: innogrid report results/base   (a run, a comparison, "
+                              "a sensitivity analysis, a projection or a sweep store, with its "
+                              "series if the spec recorded any; writes results/base/report.html "
+                              "and the PNGs in results/base/report_figures/)")
+    o.add_argument("results", help="a directory written by run, compare, sensitivity or "
+                                   "the projections, or a sweep store")
     o.add_argument("--out", default=None, help="HTML file (default: RESULTS/report.html)")
     v = sub.add_parser("viz", help="serve the interactive dashboard on 127.0.0.1",
                        epilog="example: innogrid viz yrd_calibrated.toml --port 8765   "
@@ -620,7 +631,8 @@ def _cmd_sweep(args) -> int:
           f"{time.perf_counter() - t0:.1f} s on {args.backend}")
     for r in failed.head(5).itertuples():
         print(f"  failed: point {r.point} replicate {r.replicate} seed {r.seed}: {r.error}")
-    print(f"  wrote {out}/ (manifest.json, results/*.parquet); load with "
+    series = (", series/*.parquet (load_series)") if spec.series else ""
+    print(f"  wrote {out}/ (manifest.json, results/*.parquet{series}); load with "
           "experiments.running.sweep.load_results")
     return 0
 
@@ -637,8 +649,9 @@ def _cmd_sensitivity(args) -> int:
     res = sensitivity(spec, out, outcomes=spec.outcomes or None, num_resamples=args.resamples,
                       **opts)
     rep, tab = res["report"], res["indices"]
-    print(f"innogrid sensitivity: {spec.name}: {rep['method']}, {rep['sample_points']} points x "
-          f"{rep['replicates']} replicates = {rep['runs']} runs "
+    own = f" (user sample {spec.sample_source})" if spec.sample else ""
+    print(f"innogrid sensitivity: {spec.name}: {rep['method']}, {rep['sample_points']} points"
+          f"{own} x {rep['replicates']} replicates = {rep['runs']} runs "
           f"({time.perf_counter() - t0:.0f} s)")
     head = {"sobol": "ST", "morris": "mu_star", "pawn": "median"}[rep["method"]]
     for n in rep["noise"]:

@@ -61,3 +61,9 @@ def fails_once(params, seed, steps):
         m.touch()
         raise RuntimeError("a transient failure")
     return quadratic(params, seed, steps)
+
+
+def quadratic2(params, seed, steps):
+    """``y = x1 + x2**2`` plus seeded noise: x2 matters more than x1 on [0, 1]."""
+    rng = np.random.default_rng(seed)
+    return {"y": params["x1"] + 4.0 * params["x2"] ** 2 + 0.01 * rng.normal()}

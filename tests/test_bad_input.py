@@ -176,6 +176,79 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, tex
         assert _tree(tmp_path) == ["spec.toml"]
 
 
+GOOD_CSV = "x1,x2,x3\n0.1,0.2,0.3\n0.4,0.5,0.6\n0.7,0.8,0.9\n"
+PAWN = ISHIGAMI + 'sample = "s.csv"\n[design]\nkind = "pawn"\n'
+# (id, sample.csv or None, problem.json or None, spec text, what the line must contain)
+SAMPLES = [
+    ("no sample file", None, None, ISHIGAMI + 'sample = "nope.csv"\n[design]\nkind = "pawn"\n'
+     + BOUNDS, "nope.csv': an existing CSV file of sample points (no such file)"),
+    ("sample a directory", "DIR", None, PAWN + BOUNDS, "a regular CSV file of sample points"),
+    ("unknown column", "x1,x2,xx3\n0.1,0.2,0.3\n", None, PAWN + BOUNDS,
+     "s.csv: (header) = 'xx3': a column per parameter of the spec; did you mean 'x3'?"),
+    ("missing column", "x1,x2\n0.1,0.2\n", None, PAWN + BOUNDS, "missing: ['x3']"),
+    ("no rows", "x1,x2,x3\n", None, PAWN + BOUNDS, "s.csv: (rows) = 0: at least one sample"),
+    ("not a number", "x1,x2,x3\n0.1,0.2,0.3\n0.1,abc,0.3\n", None, PAWN + BOUNDS,
+     "s.csv: x2 (row 2) = 'abc': a finite number (a value of parameter x2)"),
+    ("empty cell", "x1,x2,x3\n0.1,,0.3\n", None, PAWN + BOUNDS, "x2 (row 1) = '': a finite"),
+    ("nan", "x1,x2,x3\nnan,0.2,0.3\n", None, PAWN + BOUNDS, "x1 (row 1) = 'nan': a finite"),
+    ("outside the bounds", "x1,x2,x3\n0.1,0.2,0.3\n0.1,0.2,1.5\n", None, PAWN + BOUNDS,
+     "sample x3 (row 2) = 1.5: a finite value in the bounds of params.x3, [0.0, 1.0]"),
+    ("with design.n", GOOD_CSV, None, PAWN + "n = 10\n" + BOUNDS,
+     "design.n = 10: not with a sample"),
+    ("with a grid", GOOD_CSV, None, ISHIGAMI + 'sample = "s.csv"\n[design]\nkind = "grid"\n'
+     "[params]\nx1 = [0.1]\nx2 = [0.2]\nx3 = [0.3]\n", "only with design.kind = lhs, pawn"),
+    ("sobol of any rows", GOOD_CSV, None, ISHIGAMI + 'sample = "s.csv"\n[design]\n'
+     'kind = "sobol"\n' + BOUNDS, "a multiple of 5 rows; got 3"),
+    ("morris of any rows", "x1,x2,x3\n" + "0.1,0.2,0.3\n" * 8, None,
+     ISHIGAMI + 'sample = "s.csv"\n[design]\nkind = "morris"\n' + BOUNDS,
+     "a Morris sample (SALib's trajectories with design.levels = 4): X is not a Morris sample"),
+    ("sample not a string", None, None, ISHIGAMI + 'sample = 5\n[design]\nkind = "pawn"\n'
+     + BOUNDS, "sample = 5: a file name"),
+    ("problem not JSON", None, "{names", ISHIGAMI + 'problem = "p.json"\n[design]\n'
+     'kind = "pawn"\nn = 8\n', "p.json: (syntax)"),
+    ("problem dists", None, '{"names": ["x1"], "bounds": [[0, 1]], "dists": ["norm"]}',
+     ISHIGAMI + 'problem = "p.json"\n[design]\nkind = "pawn"\nn = 8\n',
+     "p.json: dists = ['norm']: null, or \"unif\" for every parameter"),
+    ("problem bounds", None, '{"names": ["x1", "x2"], "bounds": [[0, 1]]}',
+     ISHIGAMI + 'problem = "p.json"\n[design]\nkind = "pawn"\nn = 8\n',
+     "p.json: bounds = [[0, 1]]: a list of 2 [lo, hi] pairs"),
+    ("problem key", None, '{"names": ["x1"], "bounds": [[0, 1]], "colour": 1}',
+     ISHIGAMI + 'problem = "p.json"\n[design]\nkind = "pawn"\nn = 8\n',
+     "p.json: colour = 1: unknown key"),
+    ("problem and params", None, '{"names": ["x1"], "bounds": [[0, 1]]}',
+     ISHIGAMI + 'problem = "p.json"\n[design]\nkind = "pawn"\nn = 8\n' + BOUNDS,
+     "problem = 'p.json': either a problem file or a [params] table, not both"),
+    ("series unknown", None, None, f'scenarios = ["{ROOT}/scenarios/grid_baseline.toml"]\n'
+     'series = ["gini", "moran"]\n[design]\nkind = "grid"\n',
+     "series = 'moran': a region measure; did you mean 'morans_i'?"),
+    ("series of a function", None, None, ISHIGAMI + 'series = ["cv"]\n[design]\nkind = "lhs"\n'
+     "n = 4\n" + BOUNDS, "only with model = \"abm\""),
+]
+
+
+@pytest.mark.parametrize("csv,problem,text,wanted", [c[1:] for c in SAMPLES],
+                         ids=[c[0] for c in SAMPLES])
+def test_a_bad_sample_problem_or_series_exits_2_and_writes_nothing(tmp_path, capsys, csv, problem,
+                                                                   text, wanted):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text, encoding="utf-8")
+    if csv == "DIR":
+        (tmp_path / "s.csv").mkdir()
+    elif csv is not None:
+        (tmp_path / "s.csv").write_text(csv, encoding="utf-8")
+    if problem is not None:
+        (tmp_path / "p.json").write_text(problem, encoding="utf-8")
+    before = {p: (p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*")}
+    for command in ("sweep", "sensitivity"):
+        rc, err = _main([command, spec, "--out", tmp_path / "out", "--backend", "serial",
+                         "--no-progress"], capsys)
+        _one_line(rc, err, wanted)
+        assert str(tmp_path) in err  # the file is named with its path
+        # nothing written, the user's files untouched
+        assert {p: (p.read_bytes() if p.is_file() else None)
+                for p in tmp_path.rglob("*")} == before
+
+
 def test_the_size_check_counts_the_points_a_design_draws():
     import dataclasses
 
@@ -264,6 +337,26 @@ def test_report_on_a_sensitivity_output_with_a_damaged_store_manifest(tmp_path, 
     before = _tree(tmp_path)
     rc, err = _main(["report", d], capsys)
     _one_line(rc, err, "runs/manifest.json: (content) = [1]")
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("manifest,wanted", [
+    ('{"kind": "sweep"}', "manifest.json: spec = '(missing)': an object"),
+    ('{"kind": "sweep", "spec": [1]}', "manifest.json: spec = [1]: an object"),
+    ('{"kind": "sweep", "spec": {}, "task_ids": 3}', "manifest.json: task_ids = 3: a list"),
+])
+def test_report_on_a_sweep_store_with_a_damaged_manifest(tmp_path, capsys, manifest, wanted):
+    d = tmp_path / "store"
+    (d / "results").mkdir(parents=True)
+    (d / ".innogrid-manifest.json").write_text(
+        '{"format": "innogrid-output", "version": 1, "files": {"manifest.json": "sweep"}}')
+    (d / "manifest.json").write_text(manifest)
+    from experiments.presentation.report import detect_kind
+
+    assert detect_kind(d) == "sweep"
+    before = _tree(tmp_path)
+    rc, err = _main(["report", d], capsys)
+    _one_line(rc, err, wanted)
     assert _tree(tmp_path) == before
 
 

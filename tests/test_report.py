@@ -109,6 +109,7 @@ def test_sensitivity_report(tmp_path):
     assert "<th>conf_high</th>" in html and "<td>ST</td>" in html  # the indices table
     assert "<th>noise_share</th>" in html  # the noise table
     assert '<th scope="row">replicates (seeds per point)</th><td>2</td>' in html
+    assert '<th scope="row">sample</th><td>drawn</td>' in html
 
 
 def test_unknown_directory_raises(tmp_path):
@@ -162,3 +163,56 @@ def test_run_report_parameters_have_units_descriptions_and_the_scenarios_values_
         calibrated.params.spill_decay_km, rel=1e-3)
     assert params["description"].str.len().min() > 10
     assert not re.search(r"\d\.\d+e[+-]\d\d", _text(html))  # no scientific notation
+
+
+def test_sweep_store_report_has_the_design_the_outcomes_and_the_series(tmp_path):
+    from pathlib import Path
+
+    from experiments.presentation.report import detect_kind
+    from experiments.running.sweep import load_results, sweep
+
+    grid = Path("scenarios/grid_baseline.toml").resolve()
+    p = tmp_path / "tiny_sweep.toml"
+    p.write_text(f'scenarios = ["{grid}"]\nreplicates = 2\nroot_seed = 12\nsteps = 3\n'
+                 'series = ["mean_index", "gini"]\n[design]\nkind = "grid"\n[params]\n'
+                 "spill_rate = [0.1, 0.4]\nn_talent = [500]\nn_firms = [100]\nn_funds = [5]\n")
+    store = tmp_path / "store"
+    sweep(load_spec(p), store, backend="serial", progress=False)
+    assert detect_kind(store) == "sweep"
+    html = write_report(store).read_text(encoding="utf-8")
+    _assert_self_contained(html)
+    text = _text(html)
+    assert "Sweep: tiny_sweep" in text
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert f"<td>{manifest['root_seed']}</td>" in text
+    assert ", ".join(map(str, manifest["seeds"])) in text
+    assert "spill_rate" in text and "mean_index, gini" in text
+    # the outcome summary: the mean of cv over the runs, as the store holds it
+    runs = load_results(store)
+    from experiments.presentation.report import _fmt
+
+    row = re.search(r"<tr>\s*<td>cv</td>\s*<td>4</td>\s*<td>([^<]+)</td>", text)
+    assert row and row.group(1) == _fmt(float(runs["out.cv"].mean()))
+    assert len(IMG.findall(html)) == 1
+    assert (store / "report_figures" / "sweep_series.png").stat().st_size > 5000
+    # the store still resumes with the report beside it (nothing re-run)
+    again = sweep(load_spec(p), store, backend="serial", progress=False)
+    pd.testing.assert_frame_equal(again.drop(columns="seconds"), runs.drop(columns="seconds"))
+
+
+def test_sweep_report_without_series_and_of_a_sensitivity_store(tmp_path):
+    from experiments.presentation.report import detect_kind
+
+    p = tmp_path / "ish.toml"
+    p.write_text('model = "ishigami"\nreplicates = 1\nroot_seed = 2\n[design]\nkind = "pawn"\n'
+                 "n = 30\n[params]\n" + "".join(f"x{i} = [{-PI}, {PI}]\n" for i in (1, 2, 3)))
+    sensitivity(load_spec(p), tmp_path / "sens", outcomes=("y",), backend="serial",
+                progress=False, num_resamples=10)
+    store = tmp_path / "sens" / "runs"
+    assert detect_kind(store) == "sweep"
+    html = write_report(store).read_text(encoding="utf-8")
+    assert not IMG.findall(html) and "none (spec key series)" in html
+    assert "drawn with SALib from the root seed (n = 30)" in html
+    from experiments.presentation.report import _fmt
+
+    assert f"<td>x1</td>\n      <td>{_fmt(-PI)}</td>\n      <td>{_fmt(PI)}</td>" in html

@@ -333,3 +333,22 @@ def test_plot_morris(tmp_path, morris_table):
     assert _is_png(path)
     with pytest.raises(ValueError):
         plot_morris(morris_table[morris_table["method"] == "sobol"], tmp_path / "none.png")
+
+
+@pytest.mark.parametrize("method", ["morris", "pawn"])
+def test_analyze_salib_gives_the_tables_numbers_in_salibs_form(method):
+    from experiments.analysis.sensitivity_indices import analyze, analyze_salib
+
+    X = sample(method, ISHIGAMI_PROBLEM, 20 if method == "morris" else 300, 5)
+    Y = np.array([ishigami(dict(zip(["x1", "x2", "x3"], r, strict=True)))["y"] for r in X])
+    table, S = analyze_salib(method, ISHIGAMI_PROBLEM, X, Y, "y", 3, num_resamples=50)
+    pd.testing.assert_frame_equal(table, analyze(method, ISHIGAMI_PROBLEM, X, Y, "y", 3,
+                                                 num_resamples=50))
+    head = "mu_star" if method == "morris" else "median"
+    rows = table[table["index"] == head].set_index("param")
+    assert S["names"] == ["x1", "x2", "x3"]
+    np.testing.assert_array_equal(np.asarray(S[head], float), rows["value"].to_numpy())
+    np.testing.assert_allclose(np.asarray(S[f"{head}_conf"], float),
+                               (rows["conf_high"] - rows["value"]).to_numpy(), rtol=1e-9,
+                               atol=1e-12)
+    assert list(S.to_df().index) == ["x1", "x2", "x3"]

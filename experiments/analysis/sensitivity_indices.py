@@ -66,6 +66,7 @@ __all__ = [
     "METHODS",
     "TABLE_COLUMNS",
     "analyze",
+    "analyze_salib",
     "ishigami",
     "noise_share",
     "plot_indices",
@@ -337,6 +338,8 @@ def analyze(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
             pawn_resamples: int | None = None) -> pd.DataFrame:
     """Sensitivity indices of one outcome as a tidy table.
 
+    The table of :func:`analyze_salib`, which also returns SALib's own result.
+
     Parameters
     ----------
     method : {"sobol", "morris", "pawn"}
@@ -401,6 +404,24 @@ def analyze(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
         For an unknown method, mismatched shapes, non-finite outcomes, a bad seed,
         ``conf_level`` outside (0, 1), fewer than 2 resamples, or a Morris sample whose
         grid does not match ``levels``.
+    """
+    return analyze_salib(method, prob, X, Y, outcome, seed, second_order=second_order,
+                         num_resamples=num_resamples, conf_level=conf_level, levels=levels,
+                         pawn_slides=pawn_slides, pawn_resamples=pawn_resamples)[0]
+
+
+def analyze_salib(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
+                  seed: int, *, second_order: bool = False, num_resamples: int = 1000,
+                  conf_level: float = 0.95, levels: int = 4, pawn_slides: int = 10,
+                  pawn_resamples: int | None = None) -> tuple[pd.DataFrame, Any]:
+    """:func:`analyze`'s table and the same indices as SALib's ``ResultDict``.
+
+    The second is what SALib's analyser returned (``S1``, ``S1_conf``, ``ST``, ``ST_conf``
+    and ``S2``, ``S2_conf`` for Sobol'; ``mu``, ``mu_star``, ``sigma``, ``mu_star_conf``
+    for Morris; ``minimum`` to ``stdev`` for PAWN, with ``median_conf``, the half-width of
+    the table's interval, added), each with ``names``: what a ``SALib.ProblemSpec``
+    holds in ``analysis``. ``*_conf`` are half-widths, as in SALib; the table's interval
+    is ``value -/+ conf`` (mu*'s low end clipped at 0).
     """
     _check_method(method)
     seed = _check_seed(seed)
@@ -485,7 +506,19 @@ def analyze(method: str, prob: dict, X: np.ndarray, Y: np.ndarray, outcome: str,
                 rows.append(_rows(method, outcome, name, index, S[index][j],
                                   half[j] if index == "median" else math.nan))
 
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    from SALib.util import ResultDict
+
+    # SALib's own ResultDict (Sobol's keeps its to_df); the constant-outcome case is built
+    result = S if isinstance(S, ResultDict) else ResultDict(S)
+    if method == "sobol" and not second_order:
+        result.pop("S2", None)
+        result.pop("S2_conf", None)
+    result["names"] = list(names)
+    if not hasattr(result, "problem"):
+        result.problem = sp  # what SALib's Sobol' to_df reads the names from
+    if method == "pawn":
+        result["median_conf"] = half
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS), result
 
 
 def noise_share(Y_reps: np.ndarray) -> dict[str, float]:

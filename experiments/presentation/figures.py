@@ -32,7 +32,7 @@ __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
            "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
            "run_figures", "evenly_spaced_years", "place_labels", "defer_labels",
-           "flush_labels", "measure_title"]
+           "flush_labels", "measure_title", "sweep_series"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
@@ -639,6 +639,58 @@ def sensitivity_indices(indices: pd.DataFrame, path: str | Path) -> Path:
     else:
         plot_indices(indices, path)
     return Path(path)
+
+
+#: At most this many design points are drawn in a sweep's series figure (the first ones).
+SERIES_MAX_POINTS = 8
+
+
+def sweep_series(series: pd.DataFrame, path: str | Path,
+                 max_points: int = SERIES_MAX_POINTS,
+                 measures: Sequence[str] | None = None) -> Path:
+    """Per-step series of a sweep by design point: the median over replicates and a band.
+
+    ``series`` is :func:`experiments.running.sweep.load_series`'s long table (``scenario,
+    point, replicate, step, measure, value``). One panel per measure; in it one line per
+    (scenario, point), at most ``max_points`` of them (the first in the design's order),
+    each the median over the point's replicate seeds with the band from the lowest to the
+    highest replicate (with one replicate, the line alone). Viridis colours by point.
+    ``measures``: the panels' order (default: as they come in ``series``).
+    """
+    measures = [m for m in (measures or dict.fromkeys(series["measure"]))
+                if (series["measure"] == m).any()]
+    if not measures:
+        raise ValueError("no series to draw")
+    keys = list(dict.fromkeys(zip(series["scenario"], series["point"], strict=True)))
+    shown = keys[:max_points]
+    ncols = min(len(measures), 2)
+    nrows = -(-len(measures) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 3.8 * nrows), squeeze=False)
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(len(shown), 1)))
+    several = len({k[0] for k in keys}) > 1
+    for ax, measure in zip(axes.ravel(), measures, strict=False):
+        sub = series[series["measure"] == measure]
+        for colour, (scen, point) in zip(colours, shown, strict=False):
+            one = sub[(sub["scenario"] == scen) & (sub["point"] == point)]
+            g = one.groupby("step")["value"]
+            stats = pd.DataFrame({"median": g.median(), "low": g.min(), "high": g.max()})
+            label = f"{scen} point {point}" if several else f"point {point}"
+            ax.plot(stats.index, stats["median"], color=colour, lw=1.6, label=label)
+            if one["replicate"].nunique() > 1:
+                ax.fill_between(stats.index, stats["low"], stats["high"], color=colour,
+                                alpha=0.18, lw=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("step (quarter)")
+        ax.set_ylabel(measure)
+        ax.set_title(f"{measure} (region.csv)", fontsize=10)
+        ax.grid(True, lw=0.3, alpha=0.5)
+    for ax in axes.ravel()[len(measures):]:
+        ax.set_visible(False)
+    axes.ravel()[0].legend(fontsize=7, loc="best", ncol=2 if len(shown) > 4 else 1)
+    more = f" (the first {len(shown)} of {len(keys)} points)" if len(keys) > len(shown) else ""
+    fig.suptitle(f"Series by design point: median over replicates, band lowest to highest{more}",
+                 fontsize=10)
+    return _save(fig, path)
 
 
 # --------------------------------------------------------------------------- bundles

@@ -7,6 +7,10 @@
   ``compare.csv``, ``runs.csv``;
 * a sensitivity analysis (``innogrid sensitivity``): ``report.json``, ``indices.csv``,
   ``noise.csv``, ``runs/manifest.json``;
+* a sweep store (``innogrid sweep``, or a sensitivity analysis's ``runs/``):
+  ``manifest.json`` with ``"kind": "sweep"`` and ``results/``: the design, a summary of
+  every outcome over the runs, and, if the spec recorded ``series``, a figure of them by
+  design point (median and band over the replicates);
 * a projection (``python -m experiments.analysis.projections``, scenarios continued from saved
   states): ``metadata.json`` with ``"kind": "projection"``, ``trajectories.csv``,
   ``tiers.csv``: the index history and projected fan, tier maps at the branching point and
@@ -42,8 +46,9 @@ FIGURES_DIR = "report_figures"
 GENERATOR = '<meta name="generator" content="innogrid report">'
 
 _EXPECTED = ("a run (metadata.json, cities.csv, region.csv, flows/*.csv), a comparison "
-             "(metadata.json with \"kind\": \"comparison\", compare.csv, runs.csv) or a "
-             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json) "
+             "(metadata.json with \"kind\": \"comparison\", compare.csv, runs.csv), a "
+             "sensitivity analysis (report.json, indices.csv, noise.csv, runs/manifest.json), "
+             "a sweep store (manifest.json with \"kind\": \"sweep\", results/) "
              "or a projection (metadata.json with \"kind\": \"projection\", trajectories.csv, "
              "tiers.csv)")
 
@@ -150,6 +155,8 @@ _FIELDS: dict[str, tuple[dict[str, type | tuple], dict[str, type | tuple]]] = {
                    {"others": list, "seeds": list, "packages": dict}),
     "sensitivity": ({"method": str}, {"outcomes": list}),
     "store": ({}, {"seeds": list, "provenance": dict}),
+    "sweep": ({"kind": str, "spec": dict},
+              {"seeds": list, "points": list, "provenance": dict, "task_ids": list}),
 }
 _KIND_NAMES = {dict: "an object", list: "a list", int: "an integer", str: "a string"}
 
@@ -187,12 +194,18 @@ def _read_json(path: Path, directory: Path, fields: str | None = None) -> dict[s
 
 # --------------------------------------------------------------------------- kinds
 def detect_kind(results_dir: str | Path) -> str:
-    """``"run"``, ``"comparison"``, ``"sensitivity"`` or ``"projection"``; else ValueError."""
+    """``"run"``, ``"comparison"``, ``"sensitivity"``, ``"sweep"`` or ``"projection"``.
+
+    Anything else is a ValueError.
+    """
     d = Path(results_dir)
     if not d.is_dir():
         raise ValueError(f"{d}: not a directory; expected {_EXPECTED}")
     if (d / "report.json").is_file() and (d / "indices.csv").is_file():
         return "sensitivity"
+    if (d / "manifest.json").is_file() and (d / ".innogrid-manifest.json").is_file():
+        if _read_json(d / "manifest.json", d).get("kind") == "sweep":
+            return "sweep"
     if (d / "metadata.json").is_file():
         meta = _read_json(d / "metadata.json", d)
         if meta.get("kind") == "comparison" and (d / "compare.csv").is_file():
@@ -213,7 +226,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     Parameters
     ----------
     results_dir : str or Path
-        A run, comparison or sensitivity directory (see the module docstring).
+        A run, comparison, sensitivity, sweep store or projection directory (see the
+        module docstring).
     out : str or Path, optional
         The HTML file; default ``results_dir/report.html``. The figures are written as
         PNGs into ``report_figures/`` beside it.
@@ -226,7 +240,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     Raises
     ------
     ValueError
-        If the directory is none of the three kinds, or its files cannot be read as one;
+        If the directory is none of these kinds, or its files cannot be read as one;
         the message names the directory and the files expected.
         :class:`model.scenario.ScenarioError` (a ValueError) if one of its JSON files is not
         an object or lacks a key the kind has (it names the file, key and value).
@@ -239,7 +253,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     html_path = Path(out) if out is not None else d / REPORT_NAME
     check_file(html_path, GENERATOR)  # a user's file is never replaced
     build = {"run": _run_report, "comparison": _comparison_report,
-             "sensitivity": _sensitivity_report, "projection": _projection_report}[kind]
+             "sensitivity": _sensitivity_report, "projection": _projection_report,
+             "sweep": _sweep_report}[kind]
     with output_dir(html_path.parent / FIGURES_DIR, "report") as figdir:
         try:
             title, body = build(d, figdir)
@@ -463,6 +478,7 @@ def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     body = [_kv([("spec", rep.get("spec", "")), ("method", rep.get("method", "")),
                  ("sample points", rep.get("sample_points", "")),
                  ("replicates (seeds per point)", rep.get("replicates", "")),
+                 ("sample", rep.get("sample", "drawn")),
                  ("runs", rep.get("runs", "")), ("failed runs", rep.get("failed_runs", "")),
                  ("root seed", rep.get("root_seed", "")),
                  ("replicate seeds", ", ".join(map(str, manifest.get("seeds", [])))),
@@ -483,3 +499,85 @@ def _sensitivity_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     if prov:
         body.append(_provenance(prov))
     return f"Sensitivity analysis: {rep.get('name', d.name)}", body
+
+
+def _sweep_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
+    from experiments.running.sweep import load_results, load_series
+
+    manifest = _read_json(d / "manifest.json", d, "sweep")
+    spec = manifest["spec"]
+    runs = load_results(d)
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    points = manifest.get("points") or []
+    tasks = len(manifest.get("task_ids") or [])
+    sampled = spec.get("design") != "grid"
+    series_names = list(spec.get("series") or [])
+    rows = [("spec", spec.get("file", "")), ("model", spec.get("model", "")),
+            ("scenarios", ", ".join(Path(str(s)).name for s in spec.get("scenarios", []))),
+            ("design", spec.get("design", "")),
+            ("design points", len(points)),
+            ("replicates (seeds per point)", spec.get("replicates", "")),
+            ("root seed", manifest.get("root_seed", spec.get("root_seed", ""))),
+            ("replicate seeds", ", ".join(map(str, manifest.get("seeds", [])))),
+            ("steps (quarters)", spec.get("steps") or "each scenario's run.steps"),
+            ("runs in the spec", tasks),
+            ("runs recorded", f"{len(runs)} ({len(ok)} ok, {len(runs) - len(ok)} failed)"),
+            ("series recorded", ", ".join(series_names) or "none (spec key series)")]
+    if spec.get("sample_source"):
+        rows.insert(5, ("sample", f"the user's own, from {spec['sample_source']}"))
+    elif sampled:
+        rows.insert(5, ("sample", f"drawn with SALib from the root seed (n = {spec.get('n')})"))
+    body = [_kv(rows)]
+    body.append("<h2>Parameters</h2>")
+    if spec.get("bounds"):
+        body.append(_table(pd.DataFrame([{"parameter": k, "low": v[0], "high": v[1]}
+                                         for k, v in spec["bounds"].items()])))
+    if spec.get("values"):
+        body.append(_table(pd.DataFrame([{"parameter": k, "values": ", ".join(map(_fmt, v))}
+                                         for k, v in spec["values"].items()])))
+    if not spec.get("bounds") and not spec.get("values"):
+        body.append("<p>None: every point runs the scenario as it is.</p>")
+    outs = [c for c in ok.columns if c.startswith("out.")] if len(ok) else []
+    body.append("<h2>Outcomes over the runs</h2>")
+    if outs:
+        body.append(f"<p class=\"note\">Each outcome over the {len(ok)} runs that finished "
+                    "(all design points and replicate seeds together); quantiles are of "
+                    "single runs.</p>")
+        vals = ok[outs].astype(float)
+        summary = pd.DataFrame({
+            "outcome": [c.removeprefix("out.") for c in outs],
+            "runs": vals.notna().sum().to_numpy(), "mean": vals.mean().to_numpy(),
+            "sd": vals.std(ddof=1).to_numpy(), "min": vals.min().to_numpy(),
+            "5%": vals.quantile(0.05).to_numpy(), "median": vals.median().to_numpy(),
+            "95%": vals.quantile(0.95).to_numpy(), "max": vals.max().to_numpy()})
+        body.append(_table(summary))
+        params = [c for c in ok.columns if c.startswith("param.")]
+        shown = ok.groupby(["scenario", "point"], sort=False)[[*params, *outs]].mean()
+        head = shown.head(50).reset_index()
+        head.columns = [c.removeprefix("param.").removeprefix("out.") for c in head.columns]
+        more = f" (the first 50 of {len(shown)})" if len(shown) > 50 else ""
+        body.append(f"<h3>Mean over the replicates, by design point{more}</h3>")
+        body.append(_table(head))
+    else:
+        body.append("<p>No finished runs yet: run the sweep (re-running it resumes).</p>")
+    failed = runs[runs["status"] != "ok"] if len(runs) else runs
+    if len(failed):
+        body.append("<h3>Failed runs</h3>")
+        body.append(_table(failed[["scenario", "point", "replicate", "seed", "error"]].head(20)))
+    if series_names:
+        body.append("<h2>Series</h2>")
+        series = load_series(d)
+        if len(series):
+            png = fig.sweep_series(series, figdir / "sweep_series.png",
+                                   measures=series_names)
+            body.append(_img(png, "Each recorded measure per step, by design point: the median "
+                                  "over the replicate seeds, with the band from the lowest to "
+                                  "the highest replicate."))
+            body.append("<p class=\"note\">The per-step values are in series/*.parquet; load "
+                        "them with <code>experiments.running.sweep.load_series(DIR)</code>.</p>")
+        else:
+            body.append("<p>No series recorded yet.</p>")
+    prov = manifest.get("provenance") or {}
+    if prov:
+        body.append(_provenance(prov))
+    return f"Sweep: {spec.get('name', d.name)}", body

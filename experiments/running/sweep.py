@@ -33,6 +33,7 @@ missing runs.
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import functools
 import hashlib
@@ -43,6 +44,7 @@ import itertools
 import json
 import math
 import os
+import stat
 import sys
 import time
 import traceback
@@ -65,18 +67,24 @@ from model.params import Params
 from model.scenario import ScenarioError, check_name, load_scenario, read_toml
 from model.state import code_version as model_code_version
 
-__all__ = ["SweepSpec", "Task", "load_spec", "make_tasks", "run_task", "execute", "sweep",
-           "load_results", "tidy", "Store", "BACKENDS"]
+__all__ = ["SweepSpec", "Task", "load_spec", "spec_from_dict", "make_tasks", "run_task",
+           "execute", "sweep", "load_results", "load_series", "tidy", "Store", "BACKENDS",
+           "read_sample", "check_sample", "read_problem", "series_measures"]
 
 BACKENDS = ("serial", "processes", "dask")
 DESIGNS = ("grid", "lhs", "sobol", "morris", "pawn")
 SPEC_KEYS = {"name", "scenarios", "replicates", "root_seed", "steps", "model", "noise",
-             "design", "params", "outcomes"}
+             "design", "params", "outcomes", "sample", "problem", "series"}
 DESIGN_KEYS = {"kind", "n", "second_order", "levels"}
 BUILTIN_MODELS = ("abm", "ishigami")
 #: The most runs (scenarios x design points x replicates) a spec may ask for: a million
 #: runs of the YRD model take about a week on one core, and the task list about 0.5 GB.
 MAX_RUNS = 1_000_000
+#: Designs that take a user's sample (``sample = "file.csv"``): any rows for ``lhs`` and
+#: ``pawn``; ``sobol`` and ``morris`` only a sample with their structure (checked).
+SAMPLE_DESIGNS = ("lhs", "pawn", "sobol", "morris")
+#: The largest sample or problem file read (a million rows of eight parameters is ~150 MB).
+MAX_SAMPLE_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -98,12 +106,26 @@ class SweepSpec:
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     values: dict[str, tuple[float, ...]] = field(default_factory=dict)
     outcomes: tuple[str, ...] = ()
+    #: a user's own design points (rows in ``bounds`` order), replacing the drawn sample
+    sample: tuple[tuple[float, ...], ...] = ()
+    #: where ``sample`` came from (a CSV file, or a ProblemSpec's samples); provenance only
+    sample_source: str = ""
+    #: region measures recorded at every step of every run (``series/`` in the store)
+    series: tuple[str, ...] = ()
 
     def digest(self) -> str:
-        """Hash of everything that determines the runs (not the file, not the outcomes read)."""
+        """Hash of everything that determines the store (not the file, not the outcomes read).
+
+        The series recorded are part of it (a store holds one set of series for all its
+        runs); a user sample's rows are, not where they came from. Empty new fields are
+        left out, so a spec without them keeps the digest it had before they existed.
+        """
         d = asdict(self)
-        d.pop("file")
-        d.pop("outcomes")
+        for k in ("file", "outcomes", "sample_source"):
+            d.pop(k)
+        for k in ("sample", "series"):
+            if not d[k]:
+                d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -120,12 +142,23 @@ class Task:
     steps: int | None = None
     model: str = "abm"
     noise: float = 0.0
+    series: tuple[str, ...] = ()
 
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate an experiment spec; errors name the file, key, value and range."""
-    file = str(path)
-    data = read_toml(path)
+    return spec_from_dict(read_toml(path), str(path), Path(path).parent)
+
+
+def spec_from_dict(data: dict[str, Any], file: str, base: Path,
+                   sample: np.ndarray | None = None, sample_source: str = "") -> SweepSpec:
+    """Validate a spec given as a dict (a spec file's content) into a :class:`SweepSpec`.
+
+    ``file`` names the spec in errors; relative paths in it (scenarios, ``sample``,
+    ``problem``) are read from ``base``. ``sample``: a user's design points as an array,
+    columns in the order of ``params`` (the Python call's alternative to the ``sample``
+    key); it is checked as a sample file is.
+    """
     for k in data:
         if k not in SPEC_KEYS:
             raise ScenarioError(file, k, data[k], f"unknown key; allowed: {sorted(SPEC_KEYS)}")
@@ -140,8 +173,8 @@ def load_spec(path: str | Path) -> SweepSpec:
         resolved = []
         for s in scen:
             p = Path(s)
-            if not p.is_absolute() and (Path(path).parent / p).exists():
-                p = (Path(path).parent / p).resolve()
+            if not p.is_absolute() and (Path(base) / p).exists():
+                p = (Path(base) / p).resolve()
             load_scenario(p)  # validates, and errors name the scenario file
             resolved.append(str(p))
         scen = resolved
@@ -174,6 +207,15 @@ def load_spec(path: str | Path) -> SweepSpec:
     second = design.get("second_order", False)
     if not isinstance(second, bool):
         raise ScenarioError(file, "design.second_order", second, "true or false")
+    if "problem" in data:
+        if "params" in data:
+            raise ScenarioError(file, "problem", data["problem"],
+                                "either a problem file or a [params] table, not both")
+        prob = read_problem(file, data["problem"], Path(base))
+        if "outcomes" in prob and "outcomes" in data and prob["outcomes"] != data["outcomes"]:
+            raise ScenarioError(file, "outcomes", data["outcomes"],
+                                f"the problem's outputs {prob['outcomes']}, or no outcomes key")
+        data = {**prob, **data}
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise ScenarioError(file, "params", params, "a table")
@@ -216,17 +258,280 @@ def load_spec(path: str | Path) -> SweepSpec:
         for o in outcomes:
             if o not in SCENARIO_MEASURES:
                 raise ScenarioError(file, "outcomes", o, f"one of {', '.join(SCENARIO_MEASURES)}")
-    _check_size(file, kind, n, second, len(scen), ints["replicates"], bounds, values)
-    name = check_name(file, "name", data.get("name", Path(path).stem))
+    series = _check_series(file, data.get("series", []), model)
+    rows: tuple[tuple[float, ...], ...] = ()
+    if "sample" in data or sample is not None:
+        if kind not in SAMPLE_DESIGNS:
+            raise ScenarioError(file, "sample", data.get("sample", sample_source),
+                                f"only with design.kind = {', '.join(SAMPLE_DESIGNS)} (a grid "
+                                "lists its values under [params])")
+        if "n" in design:
+            raise ScenarioError(file, "design.n", n, "not with a sample (its rows are the "
+                                "design points)")
+        if sample is None:
+            sample_source = str(_relative(data["sample"], Path(base), file, "sample"))
+            sample = read_sample(file, sample_source, bounds)
+        check_sample(file, sample_source or "sample", np.asarray(sample, dtype=float),
+                     bounds, kind, second, levels)
+        rows = tuple(tuple(float(x) for x in r) for r in np.asarray(sample, dtype=float))
+    _check_size(file, kind, len(rows) if rows else n, second, len(scen), ints["replicates"],
+                bounds, values, sampled=bool(rows))
+    name = check_name(file, "name", data.get("name", Path(file).stem))
     spec = SweepSpec(file=file, name=name, scenarios=tuple(scen), model=model,
-                     noise=float(noise), design=kind, n=n, second_order=second, levels=levels,
-                     bounds=bounds, values=values, outcomes=tuple(outcomes), **ints)
+                     noise=float(noise), design=kind, n=len(rows) if rows else n,
+                     second_order=second, levels=levels, bounds=bounds, values=values,
+                     outcomes=tuple(outcomes), sample=rows, sample_source=sample_source,
+                     series=series, **ints)
     _check_runs(spec)
     return spec
 
 
-def design_size(kind: str, n: int, second_order: bool, bounds: dict, values: dict) -> int:
-    """The number of design points, computed without drawing them (exact integers)."""
+def _relative(value: Any, base: Path, file: str, key: str) -> Path:
+    """A file named in a spec (a string), relative to the spec's folder."""
+    if not isinstance(value, str) or not value:
+        raise ScenarioError(file, key, value, "a file name (a string; relative to the spec's "
+                            "folder)")
+    p = Path(value)
+    return p if p.is_absolute() else base / p
+
+
+def _read_file(file: str, key: str, path: Path, what: str) -> bytes:
+    """The bytes of a regular file named by ``key`` (else a ScenarioError naming both)."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on a regular file)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ScenarioError(file, key, str(path), f"an existing {what} (no such file)") from None
+    except OSError as e:
+        raise ScenarioError(file, key, str(path), f"a readable {what} ({e.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(file, key, str(path), f"a regular {what} (this is a directory, "
+                                "device, FIFO or socket)")
+        if st.st_size > MAX_SAMPLE_BYTES:
+            raise ScenarioError(file, key, str(path), f"a {what} of at most "
+                                f"{MAX_SAMPLE_BYTES:,} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_SAMPLE_BYTES + 1)
+    except OSError as e:
+        raise ScenarioError(file, key, str(path), f"a readable {what} ({e.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def read_problem(file: str, value: Any, base: Path) -> dict[str, Any]:
+    """A SALib problem file (JSON) as spec keys: ``params`` bounds, and ``outcomes``.
+
+    The file holds SALib's problem dict: ``names`` and ``bounds`` (required), and
+    optionally ``num_vars`` (equal to the number of names), ``dists`` (every one
+    ``"unif"``: the bounds are then the parameters' ranges, as in a ``[params]`` table),
+    ``groups`` (null) and ``outputs`` (outcome names, used when the spec has no
+    ``outcomes``). Errors name the problem file, the key and the value.
+    """
+    path = _relative(value, base, file, "problem")
+    text = _read_file(file, "problem", path, "JSON file of a SALib problem")
+    where = str(path)
+    try:
+        prob = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ScenarioError(where, "(syntax)", shown_error(e), "a JSON object (a SALib problem: "
+                            "names, bounds)") from None
+    if not isinstance(prob, dict):
+        raise ScenarioError(where, "(content)", prob, "a JSON object (a SALib problem: names, "
+                            "bounds)")
+    allowed = {"names", "bounds", "num_vars", "dists", "groups", "outputs"}
+    for k in prob:
+        if k not in allowed:
+            raise ScenarioError(where, k, prob[k], f"unknown key; allowed: {sorted(allowed)}")
+    names, bounds = prob.get("names"), prob.get("bounds")
+    if (not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names)
+            or len(set(names)) != len(names)):
+        raise ScenarioError(where, "names", names, "a non-empty list of distinct parameter "
+                            "names")
+    if (not isinstance(bounds, list) or len(bounds) != len(names)
+            or not all(isinstance(b, list) and len(b) == 2 and all(_finite(x) for x in b)
+                       and b[0] < b[1] for b in bounds)):
+        raise ScenarioError(where, "bounds", bounds, f"a list of {len(names)} [lo, hi] pairs of "
+                            "finite numbers with lo < hi, one per name")
+    if prob.get("num_vars", len(names)) != len(names):
+        raise ScenarioError(where, "num_vars", prob["num_vars"],
+                            f"the number of names, {len(names)}")
+    dists = prob.get("dists")
+    if dists is not None and (not isinstance(dists, list) or len(dists) != len(names)
+                              or any(d != "unif" for d in dists)):
+        raise ScenarioError(where, "dists", dists, "null, or \"unif\" for every parameter "
+                            "(innogrid samples uniformly within the bounds)")
+    if prob.get("groups") is not None:
+        raise ScenarioError(where, "groups", prob["groups"], "null (indices are per parameter)")
+    out: dict[str, Any] = {"params": dict(zip(names, bounds, strict=True))}
+    outputs = prob.get("outputs")
+    if outputs is not None:
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            raise ScenarioError(where, "outputs", outputs, "a list of outcome names")
+        out["outcomes"] = outputs
+    return out
+
+
+def shown_error(e: Exception) -> str:
+    """An exception as a short one-line value for an error message."""
+    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+
+
+def read_sample(file: str, path: str | Path, bounds: dict[str, tuple[float, float]]
+                ) -> np.ndarray:
+    """A user's sample from a CSV file: one column per parameter (by name), one row a point.
+
+    Returns the rows with columns in ``bounds`` order. A file that is missing or not a
+    regular file, a header that is not exactly the parameters' names (in any order), and a
+    cell that is not a finite number are :class:`ScenarioError` naming the file, the
+    column (and row), the value and what is allowed; :func:`check_sample` then checks
+    the values against the bounds and the method.
+    """
+    data = _read_file(file, "sample", Path(path), "CSV file of sample points")
+    where = str(path)
+    try:
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ScenarioError(where, "(syntax)", shown_error(e), "a CSV file with a header row "
+                            "naming the parameters") from None
+    names = list(bounds)
+    cols = [str(c).strip() for c in df.columns]
+    for c in cols:
+        if c not in bounds:
+            raise ScenarioError(where, "(header)", c, "a column per parameter of the spec; "
+                                + _did_you_mean(c, names))
+    missing = [n for n in names if n not in cols]
+    if missing:
+        raise ScenarioError(where, "(header)", cols, f"a column for every parameter of the "
+                            f"spec; missing: {missing}")
+    if df.empty:
+        raise ScenarioError(where, "(rows)", 0, "at least one sample point (a row)")
+    df.columns = cols
+    X = np.empty((len(df), len(names)))
+    for j, name in enumerate(names):
+        col = pd.to_numeric(df[name].str.strip(), errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(col))  # not a number, empty, nan or inf
+        if len(bad):
+            i = int(bad[0])
+            raise ScenarioError(where, f"{name} (row {i + 1})", df[name].iloc[i],
+                                f"a finite number (a value of parameter {name})")
+        X[:, j] = col
+    return X
+
+
+def _did_you_mean(name: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return f"{hint}allowed: {', '.join(allowed)}"
+
+
+def check_sample(file: str, where: str, X: np.ndarray, bounds: dict[str, tuple[float, float]],
+                 kind: str, second_order: bool = False, levels: int = 4) -> None:
+    """Refuse a user's sample that does not fit the spec (:class:`ScenarioError`).
+
+    Its shape must be ``(rows, parameters)`` with at least one row, every value finite
+    and inside its parameter's bounds, and, for a method whose estimator relies on the
+    sample's structure, that structure: a Sobol' sample (Saltelli's cross-sample, as
+    SALib draws it) must come in blocks of ``D + 2`` rows (``2D + 2`` with second order)
+    of ``A``, each ``A`` with one column from ``B``, (second order: each ``B`` with one
+    column from ``A``,) and ``B``; a Morris sample must be trajectories of ``D + 1`` rows
+    that each move one parameter by the grid step of ``levels``. Latin hypercube and PAWN
+    designs take any sample.
+    """
+    names = list(bounds)
+    D = len(names)
+    if X.ndim != 2 or X.shape[1] != D or X.shape[0] < 1:
+        raise ScenarioError(file, "sample", where, f"a sample of shape (rows, {D}) with at "
+                            f"least one row: one column per parameter ({', '.join(names)}); "
+                            f"got shape {X.shape}")
+    for j, name in enumerate(names):
+        lo, hi = bounds[name]
+        col = X[:, j]
+        bad = np.flatnonzero(~np.isfinite(col) | (col < lo) | (col > hi))
+        if len(bad):
+            i = int(bad[0])
+            raise ScenarioError(file, f"sample {name} (row {i + 1})", float(col[i]),
+                                f"a finite value in the bounds of params.{name}, [{lo}, {hi}] "
+                                f"({where})")
+    if kind == "sobol":
+        _check_saltelli(file, where, X, second_order)
+    elif kind == "morris":
+        from experiments.analysis.sensitivity_indices import _check_morris_levels, problem
+
+        if X.shape[0] < 2 * (D + 1):
+            raise ScenarioError(file, "sample", where, f"a Morris sample of at least two "
+                                f"trajectories ({2 * (D + 1)} rows); got {X.shape[0]}")
+        try:
+            _check_morris_levels(problem(bounds), X, levels)
+        except ValueError as e:
+            raise ScenarioError(file, "sample", where, f"a Morris sample (SALib's trajectories "
+                                f"with design.levels = {levels}): {e}") from None
+
+
+def _check_saltelli(file: str, where: str, X: np.ndarray, second_order: bool) -> None:
+    rows, D = X.shape
+    per = 2 * D + 2 if second_order else D + 2
+    if rows % per:
+        raise ScenarioError(file, "sample", where, f"a Sobol' sample (Saltelli's cross-sample"
+                            f"{' with second order' if second_order else ''}): a multiple of "
+                            f"{per} rows; got {rows}")
+    blocks = X.reshape(rows // per, per, D)
+    A, B = blocks[:, 0], blocks[:, -1]
+    for k in range(D):
+        want = A.copy()
+        want[:, k] = B[:, k]
+        expected = [want]
+        if second_order:
+            want2 = B.copy()
+            want2[:, k] = A[:, k]
+            expected.append(want2)
+        for m, w in enumerate(expected):
+            got = blocks[:, 1 + k + m * D]
+            close = np.isclose(got, w, rtol=1e-9, atol=0.0).all(axis=1)
+            if not close.all():
+                b = int(np.flatnonzero(~close)[0])
+                raise ScenarioError(file, "sample", where, f"a Sobol' sample (Saltelli's "
+                                    f"cross-sample, blocks of {per} rows as SALib draws it): "
+                                    f"row {b * per + 2 + k + m * D} should be row {b * per + 1} "
+                                    f"with column {k + 1} from row {b * per + per}"
+                                    + (" (or the reverse)" if m else ""))
+
+
+#: The region measures a sweep can record per step (``series``): region.csv's columns.
+def series_measures() -> tuple[str, ...]:
+    """The names ``series`` accepts: the region table's columns but ``step`` and ``year``."""
+    from model.model import REGION_COLUMNS
+
+    return tuple(c for c in REGION_COLUMNS if c not in ("step", "year"))
+
+
+def _check_series(file: str, value: Any, model: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScenarioError(file, "series", value, "a list of region measures (names of "
+                            "region.csv's columns)")
+    if value and model != "abm":
+        raise ScenarioError(file, "series", value, "only with model = \"abm\" (a function "
+                            "model has no steps to record)")
+    allowed = series_measures()
+    for v in value:
+        if v not in allowed:
+            raise ScenarioError(file, "series", v, "a region measure; "
+                                + _did_you_mean(v, list(allowed)))
+    if len(set(value)) != len(value):
+        raise ScenarioError(file, "series", value, "each measure once")
+    return tuple(value)
+
+
+def design_size(kind: str, n: int, second_order: bool, bounds: dict, values: dict,
+                sampled: bool = False) -> int:
+    """The number of design points, computed without drawing them (exact integers).
+
+    ``sampled``: a user's sample of ``n`` rows (its points are its rows).
+    """
+    if sampled:
+        return n
     if kind == "grid":
         return math.prod(len(v) for v in values.values())
     d = len(bounds)
@@ -235,13 +540,15 @@ def design_size(kind: str, n: int, second_order: bool, bounds: dict, values: dic
 
 
 def _check_size(file: str, kind: str, n: int, second_order: bool, scenarios: int,
-                replicates: int, bounds: dict, values: dict) -> None:
+                replicates: int, bounds: dict, values: dict, sampled: bool = False) -> None:
     """Refuse, before anything is allocated, a spec of more than :data:`MAX_RUNS` runs."""
-    points = design_size(kind, n, second_order, bounds, values)
+    points = design_size(kind, n, second_order, bounds, values, sampled)
     runs = scenarios * points * replicates
     if runs <= MAX_RUNS:
         return
-    if kind == "grid":
+    if sampled:
+        key, value = "sample", f"{n:,} rows"
+    elif kind == "grid":
         key, value = "params", " x ".join(str(len(v)) for v in values.values()) + " values"
     else:
         key, value = "design.n", n
@@ -302,13 +609,15 @@ def design_points(spec: SweepSpec) -> list[dict[str, float]]:
         names = list(spec.values)
         return [dict(zip(names, combo, strict=True))
                 for combo in itertools.product(*(spec.values[k] for k in names))] or [{}]
+    names = list(spec.bounds)
+    if spec.sample:  # a user's own design points
+        return [dict(zip(names, row, strict=True)) for row in spec.sample]
     from experiments.analysis.sensitivity_indices import problem, sample
 
     prob = problem(spec.bounds)
     method = "pawn" if spec.design == "lhs" else spec.design
     X = sample(method, prob, spec.n, spec.root_seed, second_order=spec.second_order,
                levels=spec.levels)
-    names = list(spec.bounds)
     return [{k: float(x) for k, x in zip(names, row, strict=True)} for row in X]
 
 
@@ -369,15 +678,30 @@ def make_tasks(spec: SweepSpec) -> list[Task]:
             for r, s in enumerate(seeds):
                 tasks.append(Task(_task_id(content, (i, p), params, s, steps, spec.model,
                                            spec.noise),
-                                  scen, p, r, s, params, spec.steps, spec.model, spec.noise))
+                                  scen, p, r, s, params, spec.steps, spec.model, spec.noise,
+                                  spec.series))
     return tasks
 
 
 def _abm(task: Task) -> dict[str, float]:
-    from experiments.analysis.compare import scenario_measures
+    return _abm_run(task)[0]
+
+
+def _abm_run(task: Task) -> tuple[dict[str, float], dict[str, list] | None]:
+    """The run's measures, and its ``series`` (``step`` and each measure's values) if asked."""
+    from experiments.analysis.compare import measures, scenario_measures
+    from experiments.running.cache import cached_run
 
     sc = _with_params(load_scenario(task.scenario), task.params)
-    return scenario_measures(sc, task.seed, task.steps)
+    if not task.series:
+        return scenario_measures(sc, task.seed, task.steps), None
+    # as scenario_measures does: the same run (and cache entry), its table kept for series
+    rec = cached_run(sc, task.seed, sc.steps if task.steps is None else task.steps)
+    out = measures(rec, sc)
+    region = rec.region
+    series = {"step": region["step"].astype(int).tolist()}
+    series.update({m: region[m].astype(float).tolist() for m in task.series})
+    return out, series
 
 
 def _with_params(sc, params: dict[str, float]):
@@ -408,8 +732,14 @@ def run_task(task: Task) -> dict[str, Any]:
                            **{f"param.{k}": v for k, v in task.params.items()}}
     t0 = time.perf_counter()
     try:
-        out = _model_fn(task.model)(task)
+        series = None
+        if task.model == "abm":
+            out, series = _abm_run(task)
+        else:
+            out = _model_fn(task.model)(task)
         row.update(status="ok", error="", **{f"out.{k}": float(v) for k, v in out.items()})
+        if series is not None:  # the store moves it into series/ (one journal line per run)
+            row[SERIES_KEY] = series
     except Exception as e:  # recorded, not raised: the rest of the sweep goes on
         tb = traceback.extract_tb(e.__traceback__)
         where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
@@ -556,6 +886,11 @@ def execute(tasks: list[Task], backend: str = "processes", **options) -> Iterato
 # --- the results store -----------------------------------------------------------------
 
 LOCK_NAME = ".lock"
+#: The key of a journal row that holds the run's per-step series (moved into ``series/``).
+SERIES_KEY = "series"
+#: Columns of the long series table (:func:`load_series`).
+SERIES_COLUMNS = ["task_id", "scenario", "point", "replicate", "seed", "step", "measure",
+                  "value"]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -570,6 +905,7 @@ class Store:
         self.manifest = self.dir / "manifest.json"
         self.journal = self.dir / "journal.jsonl"
         self.parts = self.dir / "results"
+        self.series = self.dir / "series"
 
     def _claim(self) -> None:
         # innogrid's marker goes first: a kill before manifest.json leaves a store that is
@@ -578,7 +914,8 @@ class Store:
         if files and files.get("manifest.json") != "sweep":
             raise OutputError(f"--out {self.dir}: an innogrid output but not a sweep store; "
                               "choose another directory")
-        claim(self.dir, "sweep", ("manifest.json", "journal.jsonl", "results", LOCK_NAME))
+        claim(self.dir, "sweep", ("manifest.json", "journal.jsonl", "results", "series",
+                                  LOCK_NAME))
 
     @contextmanager
     def locked(self) -> Iterator[Store]:
@@ -597,7 +934,8 @@ class Store:
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             # what a kill left half-written (never read: only the renamed files count)
             for stale in [*self.dir.glob(".*.tmp"), *self.parts.glob("*.tmp"),
-                          *self.parts.glob(".*.tmp")]:
+                          *self.parts.glob(".*.tmp"), *self.series.glob("*.tmp"),
+                          *self.series.glob(".*.tmp")]:
                 stale.unlink(missing_ok=True)
             yield self
         finally:
@@ -612,6 +950,8 @@ class Store:
         """
         self._claim()
         self.parts.mkdir(parents=True, exist_ok=True)
+        if spec.series:
+            self.series.mkdir(exist_ok=True)
         ids = [t.task_id for t in tasks]
         old = self.read_manifest()
         if old is not None:
@@ -629,8 +969,11 @@ class Store:
             meta = {"git_commit": _git_commit(), "python": sys.version.split()[0],
                     "packages": {p: _version(p) for p in ("numpy", "pandas", "SALib")}}
         meta["code_version"] = code_version(spec.model)
+        dumped = asdict(spec)
+        if spec.sample:  # the rows are the manifest's points; not written twice
+            dumped["sample"] = f"{len(spec.sample):,} rows (the points below)"
         manifest = {
-            "kind": "sweep", "spec": asdict(spec), "spec_digest": spec.digest(),
+            "kind": "sweep", "spec": dumped, "spec_digest": spec.digest(),
             "root_seed": spec.root_seed,
             "seeds": replicate_seeds(spec.root_seed, spec.replicates),
             "points": design_points(spec), "tasks": len(tasks), "provenance": meta,
@@ -678,8 +1021,9 @@ class Store:
                 continue
         return rows
 
-    def _part_frame(self) -> pd.DataFrame:
-        files = sorted(self.parts.glob("part-*.parquet")) if self.parts.exists() else []
+    def _part_frame(self, where: Path | None = None) -> pd.DataFrame:
+        where = self.parts if where is None else where
+        files = sorted(where.glob("part-*.parquet")) if where.exists() else []
         if not files:
             return pd.DataFrame()
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -690,7 +1034,7 @@ class Store:
         Parts are read in order, then the journal: a run retried with ``--retry-failed``
         replaces its failure.
         """
-        frames = [self._part_frame(), pd.DataFrame(self._journal_rows())]
+        frames = [self._part_frame(), pd.DataFrame(_scalars(self._journal_rows()))]
         df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
             len(f) for f in frames) else pd.DataFrame()
         if df.empty:
@@ -709,17 +1053,64 @@ class Store:
         if not rows:
             return
         have = self._part_frame()
-        new = pd.DataFrame(rows).drop_duplicates("task_id", keep="last")
+        new = pd.DataFrame(_scalars(rows)).drop_duplicates("task_id", keep="last")
         if len(have):
             last = have.drop_duplicates("task_id", keep="last").set_index("task_id")["status"]
             new = new[new["status"].to_numpy() != last.reindex(new["task_id"]).to_numpy()]
         if len(new):
-            k = len(list(self.parts.glob("part-*.parquet")))
-            buf = io.BytesIO()
-            new.to_parquet(buf, index=False)
-            atomic_write(self.parts / f"part-{k:05d}-{os.getpid()}-{time.time_ns()}.parquet",
-                         buf.getvalue())
+            # the series first: a kill before the results part leaves the rows in the
+            # journal, and the next compaction writes both again (load_series keeps one)
+            long = _series_frame(rows, set(new["task_id"]))
+            if len(long):
+                self._write_part(self.series, long)
+            self._write_part(self.parts, new)
         atomic_write(self.journal, "")
+
+    def _write_part(self, where: Path, frame: pd.DataFrame) -> None:
+        where.mkdir(exist_ok=True)
+        k = len(list(where.glob("part-*.parquet")))
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        atomic_write(where / f"part-{k:05d}-{os.getpid()}-{time.time_ns()}.parquet",
+                     buf.getvalue())
+
+    def load_series(self) -> pd.DataFrame:
+        """Every recorded step value, one row per (task, step, measure), the newest kept."""
+        frames = [self._part_frame(self.series), _series_frame(self._journal_rows())]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=SERIES_COLUMNS)
+        df = pd.concat(frames, ignore_index=True)
+        return df.drop_duplicates(["task_id", "step", "measure"], keep="last")
+
+
+def _scalars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Journal rows without their series (which go into ``series/``, not the results)."""
+    return [{k: v for k, v in r.items() if k != SERIES_KEY} for r in rows]
+
+
+def _series_frame(rows: list[dict[str, Any]], ids: set[str] | None = None) -> pd.DataFrame:
+    """The long series table of journal rows (of the task ids in ``ids``, if given).
+
+    A row's series ``{"step": [0, 1, ...], "cv": [...], ...}`` becomes one row per step and
+    measure: ``task_id, scenario, point, replicate, seed, step, measure, value``.
+    """
+    parts = []
+    for r in rows:
+        s = r.get(SERIES_KEY)
+        if not isinstance(s, dict) or (ids is not None and r["task_id"] not in ids):
+            continue
+        steps = np.asarray(s["step"], dtype=np.int64)
+        for m, values in s.items():
+            if m == "step":
+                continue
+            parts.append(pd.DataFrame({
+                "task_id": r["task_id"], "scenario": r["scenario"], "point": int(r["point"]),
+                "replicate": int(r["replicate"]), "seed": int(r["seed"]), "step": steps,
+                "measure": m, "value": np.asarray(values, dtype=float)}))
+    if not parts:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[SERIES_COLUMNS]
 
 
 def load_results(directory: str | Path) -> pd.DataFrame:
@@ -740,6 +1131,28 @@ def load_results(directory: str | Path) -> pd.DataFrame:
             drop=True)
     return df.sort_values(["scenario", "point", "replicate"], kind="stable").reset_index(
         drop=True)
+
+
+def load_series(directory: str | Path) -> pd.DataFrame:
+    """The per-step series a sweep recorded (spec key ``series``), as one long table.
+
+    Columns ``task_id, scenario, point, replicate, seed, step, measure, value``: one row per
+    run, step and measure, for the spec's current tasks, in task order, then measure and
+    step. Empty (with these columns) if the spec recorded no series.
+    """
+    store = Store(directory)
+    df = store.load_series()
+    ids = (store.read_manifest() or {}).get("task_ids")
+    if df.empty:
+        return df.reset_index(drop=True)
+    if ids is not None:
+        order = pd.Series(range(len(ids)), index=ids)
+        df = df[df["task_id"].isin(order.index)]
+        df = df.assign(_order=order[df["task_id"]].to_numpy())
+        return (df.sort_values(["_order", "measure", "step"], kind="stable")
+                .drop(columns="_order").reset_index(drop=True))
+    return df.sort_values(["scenario", "point", "replicate", "measure", "step"],
+                          kind="stable").reset_index(drop=True)
 
 
 def tidy(results: pd.DataFrame) -> pd.DataFrame:
