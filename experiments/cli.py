@@ -645,12 +645,17 @@ def _cmd_sensitivity(args) -> int:
 
 
 def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The ``solara run`` command line and environment that serve the dashboard offline."""
+    """The ``solara run`` command line and environment that serve the dashboard offline.
+
+    A session whose page went away without saying so (a browser killed, a lost
+    connection) ends after ``SOLARA_KERNEL_CULL_TIMEOUT`` (30 s unless set): its model
+    stops then.
+    """
     import os
 
     import experiments.presentation.dashboard_path as dp
 
-    env = {**os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
+    env = {"SOLARA_KERNEL_CULL_TIMEOUT": "30s", **os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     solara = str(Path(sys.executable).with_name("solara"))
     return [solara, "run", str(dp.DASHBOARD), "--host", "127.0.0.1", "--port", str(port),
