@@ -315,3 +315,24 @@ def test_a_tab_closed_while_playing_leaves_the_server_idle(context, server):
     idle = _cpu_seconds(pid) - cpu
     # a model still playing steps and draws two figures every 0.3 s: well over 0.3 s of CPU
     assert idle < 0.3, f"the server used {idle:.2f} s of CPU in 3 s with no tab open"
+
+
+def test_bad_levers_and_seed_are_refused_with_a_message(context, server):
+    page = _open(context, server)
+    for label in ("talent subsidies", "R&D subsidies", "guidance funds"):
+        b = page.locator(".innogrid-lever", has_text=label).locator(".v-slider").first
+        box = b.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => [...document.querySelectorAll('.innogrid-lever-value')]"
+                           ".slice(0, 3).every(e => e.innerText == '0.50')", timeout=30_000)
+    page.get_by_role("button", name="Reset").click()
+    alert = page.locator(".v-alert")
+    alert.wait_for(timeout=30_000)
+    assert "lever shares sum to 1.500, more than the budget's 1.000" in alert.inner_text()
+    seed = page.get_by_label("seed")
+    seed.fill("-5")
+    seed.press("Enter")
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_selector("text=seed = -5: a whole number from 0 to 2**63-1", timeout=30_000)
+    _click_step(page, 1)  # the model in place runs on
+    assert page.locator(".innogrid-seed").inner_text().startswith(f"Seed {SEED} ")
