@@ -1,7 +1,8 @@
 """The dashboard: its model and charts (no browser), then in a real headless Chromium: it
 loads offline, the map renders, stepping and a lever change the charts, every tab has its
-own model, Pause holds and Play stops at the last step, and a tab closed while playing
-leaves the server idle.
+own model, Pause holds and Play stops at the last step, a tab closed while playing
+leaves the server idle, and stopping `innogrid viz` while a tab plays takes the server
+with it.
 
 The server is `innogrid viz`'s own command (solara on 127.0.0.1, telemetry off, assets from
 the solara-assets package) on a short grid scenario written into a temporary folder (12
@@ -12,10 +13,13 @@ browser is Debian's chromium driven by Playwright.
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +30,7 @@ from model.params import BUDGET_SHARES, Policy
 from model.scenario import load_scenario
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
 SEED, STEPS = 4242, 12
 SHORT = (f'base = "grid_baseline.toml"\ndescription = "a short grid run for the dashboard '
          f'tests"\n[run]\nsteps = {STEPS}\nseed = {SEED}\n')
@@ -336,3 +341,58 @@ def test_bad_levers_and_seed_are_refused_with_a_message(context, server):
     page.wait_for_selector("text=seed = -5: a whole number from 0 to 2**63-1", timeout=30_000)
     _click_step(page, 1)  # the model in place runs on
     assert page.locator(".innogrid-seed").inner_text().startswith(f"Seed {SEED} ")
+
+
+def test_stopping_innogrid_viz_with_a_tab_playing_takes_its_server_with_it(browser,
+                                                                          short_scenario):
+    """SIGTERM to `innogrid viz` while a tab is connected and playing (an open websocket, a
+    stepping thread): its `solara run` child goes too, and nothing serves on the port."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "viz", short_scenario,
+                             "--port", str(port)], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[int] = []
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "viz did not serve"
+            time.sleep(0.5)
+        children += [int(c) for c in
+                     open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()]
+        assert len(children) == 1 and b"solara" in open(f"/proc/{children[0]}/cmdline",
+                                                          "rb").read()
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(url, wait_until="networkidle", timeout=90_000)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_selector("text=Step 1 of", timeout=60_000)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _alive(children[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(children[0]), "the solara server outlived innogrid viz"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url, timeout=2)
+        ctx.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
