@@ -211,7 +211,7 @@ def _png(fig: Figure) -> bytes:
 class Frame:
     """What the page shows of a model at one step: the map and the charts as PNG."""
 
-    model_id: int
+    model: InnovationModel = field(repr=False)  # compared by identity
     step: int
     map_png: bytes
     charts_png: bytes
@@ -219,7 +219,7 @@ class Frame:
 
 def draw(model: InnovationModel) -> Frame:
     """The map and the charts of ``model`` as it stands."""
-    return Frame(id(model), model.world.step, _png(city_map(model)), _png(charts(model)))
+    return Frame(model, model.world.step, _png(city_map(model)), _png(charts(model)))
 
 
 def _log(message: str) -> None:
@@ -364,7 +364,7 @@ def Page():
         frame.set(draw(new))
 
     # a step of the old model that Play's thread drew just as Reset came is not shown
-    shown = solara.use_memo(lambda: frame.value if frame.value.model_id == id(m) else draw(m),
+    shown = solara.use_memo(lambda: frame.value if frame.value.model is m else draw(m),
                             [frame.value, id(m)])
 
     with solara.AppBar():
