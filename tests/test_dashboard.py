@@ -32,6 +32,7 @@ from model.scenario import load_scenario
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 SEED, STEPS = 4242, 12
+CULL_S = 3
 SHORT = (f'base = "grid_baseline.toml"\ndescription = "a short grid run for the dashboard '
          f'tests"\n[run]\nsteps = {STEPS}\nseed = {SEED}\n')
 
@@ -124,6 +125,7 @@ class Server:
 def server(short_scenario, tmp_path_factory):
     port = _free_port()
     cmd, env = viz_command(short_scenario, port)
+    env["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{CULL_S}s"  # a page gone without a word: 3 s
     log = tmp_path_factory.mktemp("server") / "stderr.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
@@ -168,12 +170,12 @@ def context(browser):
     ctx.close()
 
 
-def _open(context, server):
+def _open(context, server, query=""):
     pg = context.new_page()
     failed, requested = [], []
     pg.on("requestfailed", lambda r: failed.append(r.url))
     pg.on("request", lambda r: requested.append(r.url))
-    pg.goto(server.url, wait_until="networkidle", timeout=90_000)
+    pg.goto(server.url + query, wait_until="networkidle", timeout=90_000)
     pg.wait_for_selector("text=Step 0 of", timeout=60_000)
     pg.failed_requests, pg.requested = failed, requested
     return pg
@@ -300,14 +302,26 @@ def test_pause_holds_and_play_stops_at_the_last_step(context, server):
     assert page.get_by_role("button", name="Step").is_disabled()
 
 
-def test_a_tab_closed_while_playing_leaves_the_server_idle(context, server):
-    page = _open(context, server)
+def test_viz_ends_sessions_whose_page_vanished_after_30_s(monkeypatch):
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    assert viz_command("grid_baseline.toml", 8765)[1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "30s"
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "2m")  # a user's own setting wins
+    assert viz_command("grid_baseline.toml", 8765)[1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "2m"
+
+
+@pytest.mark.parametrize("query", ["", "?solara-no-close-beacon"],
+                         ids=["tab closed", "page gone without a word"])
+def test_a_tab_closed_while_playing_leaves_the_server_idle(context, server, query):
+    """Closed: the page tells the server as it goes (Solara's close beacon). Gone without a
+    word (a browser killed, the network lost; here the beacon is switched off): the
+    session ends when Solara culls it, CULL_S seconds after its connection dropped."""
+    page = _open(context, server, query)
     ended_before = len(server.lines("session ended"))
     page.get_by_role("button", name="Play").click()
     page.wait_for_selector("text=Step 2 of", timeout=60_000)
     pid = server.proc.pid
-    page.close()  # the page tells the server as it goes (Solara's close beacon)
-    deadline = time.monotonic() + 20
+    page.close()
+    deadline = time.monotonic() + 20 + CULL_S
     while len(ended := server.lines("session ended")) == ended_before:
         assert time.monotonic() < deadline, "the server did not see the session end"
         time.sleep(0.2)
