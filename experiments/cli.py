@@ -667,16 +667,42 @@ def _cmd_sensitivity(args) -> int:
 
 
 def viz_command(scenario: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The ``solara run`` command line and environment that serve the dashboard offline."""
+    """The ``solara run`` command line and environment that serve the dashboard offline.
+
+    A session whose page went away without saying so (a browser killed, a lost
+    connection) ends after ``SOLARA_KERNEL_CULL_TIMEOUT`` (30 s unless set): its model
+    stops then.
+    """
     import os
 
     import experiments.presentation.dashboard_path as dp
 
-    env = {**os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
+    env = {"SOLARA_KERNEL_CULL_TIMEOUT": "30s", **os.environ, "INNOGRID_VIZ_SCENARIO": scenario,
            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     solara = str(Path(sys.executable).with_name("solara"))
     return [solara, "run", str(dp.DASHBOARD), "--host", "127.0.0.1", "--port", str(port),
             "--production", "--no-open"], env
+
+
+def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why the server could not listen on ``host:port``, or None if it can.
+
+    Checked as the server binds, with ``SO_REUSEADDR`` (a port left in TIME_WAIT is free).
+    """
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return f"{host}:{port} is already in use (another server?); choose another port"
+            if e.errno == errno.EACCES:
+                return f"{host}:{port} needs privileges this user lacks; choose a port above 1023"
+            return f"cannot listen on {host}:{port}: {e.strerror or e}"
+    return None
 
 
 def _cmd_viz(args) -> int:
@@ -684,6 +710,9 @@ def _cmd_viz(args) -> int:
     from experiments.running.memory import check_memory
 
     check_memory(load_scenario(args.scenario))  # a bad scenario ends here, with status 2
+    if problem := port_problem(args.port):
+        print(f"innogrid: error: --port {args.port}: {problem}", file=sys.stderr)
+        return 2
     cmd, env = viz_command(args.scenario, args.port)
     print(f"innogrid viz: serving {args.scenario} on http://127.0.0.1:{args.port} (Ctrl-C stops)",
           flush=True)

@@ -146,6 +146,23 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, w
     assert not (tmp_path / "out").exists()
 
 
+def test_viz_on_a_busy_port_exits_2_with_one_line_and_serves_nothing():
+    """End to end: the port is checked before anything is served (it used to print
+    "serving on ..." and end with solara's exit status 3 and its messages)."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "experiments.cli", "viz", "grid_baseline.toml",
+                            "--port", str(port)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert r.stdout == ""  # no "serving on ..."
+    _one_line(r.returncode, r.stderr, f"--port {port}: 127.0.0.1:{port} is already in use",
+              "choose another port")
+
+
 ISHIGAMI = 'model = "ishigami"\noutcomes = ["y"]\n'
 BOUNDS = "[params]\nx1 = [0.0, 1.0]\nx2 = [0.0, 1.0]\nx3 = [0.0, 1.0]\n"
 GRID10 = "[params]\n" + "".join(f"x{i} = {[float(v) for v in range(10)]}\n" for i in (1, 2, 3))

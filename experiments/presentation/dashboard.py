@@ -1,11 +1,23 @@
-"""Interactive dashboard on Mesa's SolaraViz: the city map by tier, lever sliders, live charts.
+"""Interactive dashboard on Solara and Mesa: the city map by tier, lever sliders, live charts.
 
 ``innogrid viz [SCENARIO]`` serves it on 127.0.0.1 (``solara run`` on this module). It
 works offline: the front-end assets come from the ``solara-assets`` package and
 telemetry is switched off. The scenario is read from ``INNOGRID_VIZ_SCENARIO`` (default
 ``yrd_calibrated.toml``).
 
-Levers (sliders; changing one rebuilds the model at step 0 with the same seed):
+Every browser session (a tab; a reload is a new session) has its own model, built by the
+``Page`` component when the session starts: two tabs never drive the same model. The
+model starts as the scenario says, with its own ``run.seed`` and its levers.
+
+Controls: Step (one quarter), Play / Pause (a step every ``PLAY_INTERVAL_S`` seconds, on
+a thread of the session) and Reset (a new model at step 0 with the levers, the seed and
+the number of steps as set). Play stops at the last step (the scenario's ``run.steps``,
+or the steps set on the page) and when the session ends: the tab is closed (the page
+says so to the server as it goes) or its connection is gone for longer than Solara's
+kernel cull timeout (``innogrid viz`` sets 30 s). The server prints one line on stderr
+when a session starts and when it ends.
+
+Levers (sliders, each with its current value beside it; they act on Reset):
 
 * ``share_talent``, ``share_rd_subsidy``, ``share_guidance``: budget shares of talent
   subsidies, R&D subsidies and guidance funds. The other instruments are rescaled so
@@ -15,23 +27,27 @@ Levers (sliders; changing one rebuilds the model at step 0 with the same seed):
 * ``corridor``: the corridor on (G60 in the YRD) from the start.
 
 Charts: tier counts and the coefficient of variation over time, read from the model's
-own per-step records, so they show exactly what ``innogrid run`` writes.
+own per-step records, so they show exactly what ``innogrid run`` writes. Their time axis
+spans the run, from the scenario's start year to its last step, in whole years.
 """
 
 from __future__ import annotations
 
+import io
 import os
-from dataclasses import replace
+import sys
+import threading
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import solara  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from mesa.visualization import Slider, SolaraViz  # noqa: E402
-from mesa.visualization.utils import update_counter  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from experiments.presentation.figures import (  # noqa: E402
     TIER_COLOURS,
@@ -42,11 +58,35 @@ from experiments.presentation.figures import (  # noqa: E402
 )
 from model.model import InnovationModel  # noqa: E402
 from model.params import BUDGET_SHARES, Policy  # noqa: E402
-from model.scenario import load_scenario  # noqa: E402
+from model.scenario import RUN_KEYS, Scenario, load_scenario  # noqa: E402
 
-__all__ = ["DashboardModel", "lever_policy", "page", "Page"]
+__all__ = ["DashboardModel", "lever_policy", "lever_defaults", "city_map", "charts", "draw",
+           "Page", "LEVERS", "PLAY_INTERVAL_S"]
 
 LEVER_SHARES = ("share_talent", "share_rd_subsidy", "share_guidance")
+PLAY_INTERVAL_S = 0.3  # between two steps while playing (the drawing comes on top)
+SEED_RANGE = RUN_KEYS["seed"][1:]
+STEPS_RANGE = RUN_KEYS["steps"][1:]
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A slider: the keyword of :class:`DashboardModel` it sets, its label and range."""
+
+    name: str
+    label: str
+    low: float
+    high: float
+    step: float
+
+
+LEVERS = (
+    Lever("share_talent", "talent subsidies (budget share)", 0.0, 0.5, 0.05),
+    Lever("share_rd_subsidy", "R&D subsidies (budget share)", 0.0, 0.5, 0.05),
+    Lever("share_guidance", "guidance funds (budget share)", 0.0, 0.5, 0.05),
+    Lever("budget_multiplier", "innovation budget (x status quo)", 0.5, 3.0, 0.25),
+    Lever("barrier_spill", "spillovers across provinces (1 = no barrier)", 0.0, 1.0, 0.1),
+)
 
 
 def lever_policy(policy: Policy, levers: dict[str, float]) -> Policy:
@@ -68,51 +108,56 @@ def lever_policy(policy: Policy, levers: dict[str, float]) -> Policy:
     return policy.replace(**levers, **new)
 
 
-class DashboardModel(InnovationModel):
-    """The model with its policy levers as keyword arguments (for SolaraViz sliders)."""
+def lever_defaults(sc: Scenario) -> dict[str, float | bool]:
+    """The levers as the scenario sets them (its default policy and parameters)."""
+    return {"share_talent": sc.policy.share_talent,
+            "share_rd_subsidy": sc.policy.share_rd_subsidy,
+            "share_guidance": sc.policy.share_guidance,
+            "budget_multiplier": sc.policy.budget_multiplier,
+            "barrier_spill": sc.params.barrier_spill,
+            "corridor": sc.policy.corridor_active}
 
-    def __init__(self, scenario_name: str = "yrd_calibrated.toml", seed: int = 1,
-                 share_talent: float = 0.1, share_rd_subsidy: float = 0.2,
-                 share_guidance: float = 0.1, budget_multiplier: float = 1.0,
-                 barrier_spill: float = 0.5, corridor: bool = False):
+
+class DashboardModel(InnovationModel):
+    """The model with its policy levers as keyword arguments.
+
+    A lever left at ``None`` keeps the scenario's value, ``seed=None`` is the scenario's
+    ``run.seed`` and ``steps=None`` its ``run.steps`` (the step at which ``running``
+    turns False, and Play stops).
+    """
+
+    def __init__(self, scenario_name: str = "yrd_calibrated.toml", seed: int | None = None,
+                 share_talent: float | None = None, share_rd_subsidy: float | None = None,
+                 share_guidance: float | None = None, budget_multiplier: float | None = None,
+                 barrier_spill: float | None = None, corridor: bool | None = None,
+                 steps: int | None = None):
         sc = load_scenario(scenario_name)
-        policy = lever_policy(sc.policy, {"share_talent": share_talent,
-                                          "share_rd_subsidy": share_rd_subsidy,
-                                          "share_guidance": share_guidance})
-        policy = policy.replace(budget_multiplier=budget_multiplier, corridor_active=corridor)
-        sc = replace(sc.with_overrides(params={"barrier_spill": barrier_spill}), policy=policy)
+        given = {"share_talent": share_talent, "share_rd_subsidy": share_rd_subsidy,
+                 "share_guidance": share_guidance, "budget_multiplier": budget_multiplier,
+                 "barrier_spill": barrier_spill, "corridor": corridor}
+        lv = {**lever_defaults(sc), **{k: v for k, v in given.items() if v is not None}}
+        policy = lever_policy(sc.policy, {k: lv[k] for k in LEVER_SHARES})
+        policy = policy.replace(budget_multiplier=lv["budget_multiplier"],
+                                corridor_active=bool(lv["corridor"]))
+        sc = replace(sc.with_overrides(steps=steps, params={"barrier_spill": lv["barrier_spill"]}),
+                     policy=policy)
         self.scenario_name = scenario_name
         super().__init__(sc, seed=seed, collect_agents=False)
 
 
-def _defaults(scenario_name: str) -> dict:
-    sc = load_scenario(scenario_name)
-    return {"share_talent": sc.policy.share_talent, "share_rd_subsidy": sc.policy.share_rd_subsidy,
-            "share_guidance": sc.policy.share_guidance, "barrier_spill": sc.params.barrier_spill}
+@cache
+def _scenario(name: str) -> Scenario:
+    return load_scenario(name)
 
 
-def model_params(scenario_name: str) -> dict:
-    """SolaraViz parameters: the scenario and seed fixed, the levers as sliders."""
-    d = _defaults(scenario_name)
-    return {
-        "scenario_name": scenario_name,
-        "seed": {"type": "InputText", "value": 1, "label": "seed"},
-        "share_talent": Slider("talent subsidies (budget share)", d["share_talent"], 0.0,
-                               0.5, 0.05),
-        "share_rd_subsidy": Slider("R&D subsidies (budget share)", d["share_rd_subsidy"],
-                                   0.0, 0.5, 0.05),
-        "share_guidance": Slider("guidance funds (budget share)", d["share_guidance"], 0.0,
-                                 0.5, 0.05),
-        "budget_multiplier": Slider("innovation budget (x status quo)", 1.0, 0.5, 3.0, 0.25),
-        "barrier_spill": Slider("spillovers across provinces (1 = no barrier)",
-                                d["barrier_spill"], 0.0, 1.0, 0.1),
-        "corridor": {"type": "Checkbox", "value": False, "label": "corridor on (G60)"},
-    }
+def _scenario_name() -> str:
+    return os.environ.get("INNOGRID_VIZ_SCENARIO", "yrd_calibrated.toml")
 
 
 def city_map(model: InnovationModel) -> Figure:
     """Cities coloured by tier, drawn by the figures' own panel (maps or grid heatmap)."""
     fig = Figure(figsize=(6.4, 5.2))
+    FigureCanvasAgg(fig)  # placing the city labels measures text: it needs a renderer
     ax = fig.subplots()
     geo, c = model.geo, model.city
     snap = pd.DataFrame({"city": geo.cities, "tier": c.tier, "index": c.index,
@@ -128,43 +173,233 @@ def city_map(model: InnovationModel) -> Figure:
 
 
 def charts(model: InnovationModel) -> Figure:
-    """Tier counts and the coefficient of variation over time."""
+    """Tier counts and the coefficient of variation over time.
+
+    The time axis runs from the start year to the year of the run's last step (at least
+    one year), ticked in whole years, from step 0 on.
+    """
     region = model.region_frame()
+    start = model.params.start_year
+    end = start + max(model.config.steps, 4) / 4.0
     fig = Figure(figsize=(6.4, 5.2))
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     for t in (1, 2, 3, 4):
-        ax1.plot(region["year"], region[f"tier_{t}"], color=TIER_COLOURS[t], label=f"tier {t}")
+        ax1.plot(region["year"], region[f"tier_{t}"], color=TIER_COLOURS[t], label=f"tier {t}",
+                 marker="o" if len(region) == 1 else None)
     ax1.set(ylabel="cities", title="Tier counts")
+    ax1.set_ylim(bottom=0)
     ax1.legend(fontsize=7, ncol=4)
-    ax2.plot(region["year"], region["cv"], color="#0072B2")
+    ax2.plot(region["year"], region["cv"], color="#0072B2",
+             marker="o" if len(region) == 1 else None)
     ax2.set(xlabel="year", ylabel="CV of the index", title="Dispersion (coefficient of variation)")
+    ax2.set_xlim(start, end)
+    ax1.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # 2001, 2002: no 2001.2
+        ax.xaxis.get_major_formatter().set_useOffset(False)
     fig.tight_layout()
     return fig
 
 
-@solara.component
-def CityMap(model):
-    """SolaraViz component: the map (redrawn at every step)."""
-    update_counter.get()  # subscribes the component to SolaraViz's step counter
-    solara.FigureMatplotlib(city_map(model), dependencies=[model.world.step, id(model)])
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the page shows of a model at one step: the map and the charts as PNG."""
+
+    model: InnovationModel = field(repr=False)  # compared by identity
+    step: int
+    map_png: bytes
+    charts_png: bytes
+
+
+def draw(model: InnovationModel) -> Frame:
+    """The map and the charts of ``model`` as it stands."""
+    return Frame(model, model.world.step, _png(city_map(model)), _png(charts(model)))
+
+
+def _log(message: str) -> None:
+    print(f"innogrid viz: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Session:
+    """What one browser session's threads share: a lock around its model, and its end.
+
+    ``generation`` counts the Resets and pauses: Play's thread shows a step only if none
+    came since it started, so a Reset is never overdrawn by the old model.
+    """
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ended: threading.Event = field(default_factory=threading.Event)
+    model: InnovationModel | None = None
+    generation: int = 0
+
+    def end(self) -> None:
+        """Stop for good (idempotent): Play's thread sees it before its next step.
+
+        Takes no lock: Solara calls it while closing the kernel, with the kernel's lock held.
+        """
+        if self.ended.is_set():
+            return
+        self.ended.set()
+        m = self.model
+        if m is not None:
+            _log(f"session ended at step {m.world.step} of {m.config.steps}; its model is "
+                 "stopped")
+
+
+def _on_session_close(session: Session):
+    """Effect: end the session when Solara closes its kernel (tab closed, or culled)."""
+    try:
+        from solara.server import kernel_context
+
+        kernel_context.get_current_context().on_close(session.end)
+    except Exception:  # no server kernel (a test rendering the page): the cleanup suffices
+        pass
+    return session.end  # the page is unmounted
 
 
 @solara.component
-def Charts(model):
-    """SolaraViz component: the live charts (redrawn at every step)."""
-    update_counter.get()
-    solara.FigureMatplotlib(charts(model), dependencies=[model.world.step, id(model)])
+def LeverSlider(lever: Lever, value: float, on_value):
+    """A lever: its label, and the slider with its current value beside it."""
+    with solara.Column(gap="0px", classes=["innogrid-lever"]):
+        solara.Text(lever.label, style={"font-size": "0.9em"})
+        with solara.Row(style={"align-items": "center"}):
+            with solara.Column(style={"flex": "1 1 auto", "min-width": "0"}):
+                solara.SliderFloat("", value=value, on_value=on_value, min=lever.low,
+                                   max=lever.high, step=lever.step, thumb_label=False)
+            solara.Text(f"{value:.2f}", classes=["innogrid-lever-value"],
+                        style={"min-width": "3em", "text-align": "right"})
 
 
-def page(scenario_name: str | None = None):
-    """The SolaraViz page for a scenario (default: ``INNOGRID_VIZ_SCENARIO``)."""
-    name = scenario_name or os.environ.get("INNOGRID_VIZ_SCENARIO", "yrd_calibrated.toml")
-    model = DashboardModel(scenario_name=name, **{k: v for k, v in _defaults(name).items()})
-    return SolaraViz(model, components=[CityMap, Charts], model_params=model_params(name),
-                     name=f"innogrid: {load_scenario(name).description or name}",
-                     play_interval=300)
+@solara.component
+def Page():
+    """The dashboard of one browser session.
 
+    The figures are drawn by whatever moved the model (Play's thread, a click), not while
+    the page renders: a render is then quick, so a render in progress in another thread
+    never keeps re-running while Play steps (its updates would wait for it).
+    """
+    name = _scenario_name()
+    sc = _scenario(name)
+    session = solara.use_memo(Session, [])
+    levers = solara.use_reactive(lever_defaults(sc))
+    seed = solara.use_reactive(sc.seed)
+    steps = solara.use_reactive(sc.steps)
+    error = solara.use_reactive("")
+    playing = solara.use_reactive(False)
 
-plt.close("all")
-Page = page()
+    def first_model():
+        m = DashboardModel(name, seed=sc.seed, steps=sc.steps)
+        session.model = m
+        _log(f"session started: {name}, seed {m.seed}, {m.config.steps} steps")
+        return m, draw(m)
 
+    first, first_frame = solara.use_memo(first_model, [])
+    model = solara.use_reactive(first)
+    frame = solara.use_reactive(first_frame)
+    solara.use_effect(lambda: _on_session_close(session), [])
+    m = model.value
+
+    def play(cancel: threading.Event):
+        """Step every PLAY_INTERVAL_S until paused, the last step or the session's end."""
+        if not playing.value:
+            return
+        generation = session.generation
+        while not cancel.wait(PLAY_INTERVAL_S):
+            with session.lock:
+                if session.ended.is_set() or session.generation != generation or not m.running:
+                    break
+                m.step()
+                drawn = draw(m)
+            if session.ended.is_set() or session.generation != generation:
+                break
+            try:
+                frame.set(drawn)
+            except Exception:
+                if session.ended.is_set():  # the kernel closed under us: nothing to draw on
+                    break
+                raise
+        if not (session.ended.is_set() or cancel.is_set() or session.generation != generation):
+            playing.set(False)  # the last step: Play shows as stopped
+
+    solara.use_thread(play, dependencies=[playing.value, id(m)], intrusive_cancel=False)
+
+    def play_pause():
+        if playing.value:
+            session.generation += 1  # stop at once, not after one more step
+        playing.set(not playing.value)
+
+    def step_once():
+        with session.lock:
+            if session.ended.is_set() or not m.running:
+                return
+            m.step()
+            drawn = draw(m)
+        frame.set(drawn)
+
+    def reset():
+        if not SEED_RANGE[0] <= seed.value <= SEED_RANGE[1]:
+            error.set(f"seed = {seed.value}: a whole number from 0 to 2**63-1")
+            return
+        if not STEPS_RANGE[0] <= steps.value <= STEPS_RANGE[1]:
+            error.set(f"steps = {steps.value}: a whole number from 1 to 10,000")
+            return
+        try:
+            new = DashboardModel(name, seed=seed.value, steps=steps.value, **levers.value)
+        except ValueError as e:
+            error.set(f"cannot reset: {e}")
+            return
+        error.set("")
+        with session.lock:
+            session.generation += 1
+            session.model = new
+        playing.set(False)
+        model.set(new)
+        frame.set(draw(new))
+
+    # a step of the old model that Play's thread drew just as Reset came is not shown
+    shown = solara.use_memo(lambda: frame.value if frame.value.model is m else draw(m),
+                            [frame.value, id(m)])
+
+    with solara.AppBar():
+        solara.AppBarTitle(f"innogrid: {sc.description or name}")
+
+    with solara.Sidebar():
+        with solara.Card("Controls"):
+            with solara.Row(justify="space-between"):
+                solara.Button("Reset", color="primary", on_click=reset)
+                solara.Button("Pause" if playing.value else "Play", color="primary",
+                              on_click=play_pause, disabled=not m.running)
+                solara.Button("Step", color="primary", on_click=step_once,
+                              disabled=playing.value or not m.running)
+            if error.value:
+                solara.Error(error.value)
+        with solara.Card("Levers (applied on Reset)"):
+            def set_lever(name, value):
+                levers.set({**levers.value, name: value})
+
+            for lever in LEVERS:
+                LeverSlider(lever, levers.value[lever.name],
+                            lambda v, name=lever.name: set_lever(name, v))
+            solara.Checkbox(label="corridor on (G60 in the YRD)",
+                            value=levers.value["corridor"],
+                            on_value=lambda v: set_lever("corridor", v))
+            solara.InputInt("seed", value=seed)
+            solara.InputInt("steps (quarters)", value=steps)
+        with solara.Card("Information"), solara.Column(gap="4px"):
+            solara.Text(f"Step {shown.step} of {m.config.steps} "
+                        f"({m.params.start_year + shown.step / 4:.2f})",
+                        classes=["innogrid-step"])
+            solara.Text(f"Seed {m.seed}" + (" (the scenario's run.seed)" if m.seed == sc.seed
+                                            else ""), classes=["innogrid-seed"])
+            solara.Text(f"Scenario {name}")
+
+    with solara.Columns([1, 1]):
+        solara.Image(shown.map_png)
+        solara.Image(shown.charts_png)

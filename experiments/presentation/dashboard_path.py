@@ -1,4 +1,4 @@
-"""Where the dashboard module lives (importing it would build a model: this does not)."""
+"""Where the dashboard module lives, without importing it (and Solara and matplotlib with it)."""
 
 from pathlib import Path
 
