@@ -29,6 +29,9 @@ from model.model import InnovationModel
 from model.params import BUDGET_SHARES, Policy
 from model.scenario import load_scenario
 
+#: one test worker runs this whole file (its module fixtures are built once)
+pytestmark = pytest.mark.xdist_group("dashboard")
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 SEED, STEPS = 4242, 12

@@ -19,6 +19,9 @@ from experiments.analysis.validate import run_scores, summarise_scores
 from experiments.running.run import process_pool
 from model.scenario import load_scenario
 
+#: one test worker runs this whole file (its module fixtures are built once)
+pytestmark = pytest.mark.xdist_group("emergence")
+
 SEEDS = 20
 
 #: target -> the measured reason it is missed (docs/VALIDATION.md, "Emergence").

@@ -9,6 +9,9 @@ from matplotlib.text import Text
 from experiments.presentation import figures as F
 from experiments.running.run import run
 
+#: one test worker runs this whole file (its module fixtures are built once)
+pytestmark = pytest.mark.xdist_group("figures")
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -232,3 +235,44 @@ def test_time_series_start_at_the_end_of_the_first_year(grid_out, tmp_path, capt
         xs = [line.get_xdata() for ax in fig.axes for line in ax.get_lines()
               if len(line.get_xdata()) > 2]
         assert xs and all(float(np.min(x)) == pytest.approx(first) for x in xs)
+
+
+def test_the_baseline_figures_start_after_the_first_year_with_readable_names(
+        grid_out, tmp_path, captured):
+    """`innogrid run --figures` and `./dev baseline` draw these two: the tier counts and
+    dispersion used to spike at step 0 and put cv, gini, theil and morans_i, raw, on one
+    axis (issue #14)."""
+    F.baseline_figures(grid_out, tmp_path / "figs")
+    fig = captured[-1]
+    region = grid_out.region
+    first = float(region.loc[region["step"] == F.FIRST_YEAR_STEPS, "year"].iloc[0])
+    xs = [line.get_xdata() for ax in fig.axes for line in ax.get_lines()
+          if len(line.get_xdata()) > 2]
+    assert xs and all(float(np.min(x)) == pytest.approx(first) for x in xs)
+    labels = [t.get_text() for ax in fig.axes if ax.get_legend()
+              for t in ax.get_legend().get_texts()]
+    assert not {"cv", "gini", "theil", "morans_i"} & set(labels)
+    # Moran's I (a spatial measure around 0) has its own axis, not the inequality one
+    morans = [ax for ax in fig.axes if "Moran" in ax.get_title()]
+    assert len(morans) == 1 and len(morans[0].get_lines()) >= 1
+    assert not any("Moran" in lab for lab in labels)
+
+
+@pytest.mark.parametrize("which", ["grid", "yrd"])
+def test_a_single_tier_map_keeps_its_title_and_legend_inside(which, grid_out, yrd_out,
+                                                             tmp_path):
+    """The one-panel tier map of `innogrid run --figures` cut its title and legend at both
+    edges (issue #14): nothing drawn may touch the image's left or right edge."""
+    import matplotlib.image as mpimg
+
+    out = grid_out if which == "grid" else yrd_out
+    path = F.baseline_figures(out, tmp_path / which)[0]
+    img = mpimg.imread(path)[..., :3]
+    edges = np.concatenate([img[:, :3], img[:, -3:]], axis=1)
+    assert edges.min() > 0.97, "something is drawn against the image's edge (cut off)"
+
+
+def test_panel_titles_say_when_in_years():
+    assert F._when(2022.0, 84) == "end of 2021 (step 84)"
+    assert F._when(2011.25, 41) == "year 2011.25 (step 41)"
+    assert F._when(2001.0, 0) == "start of 2001 (step 0)"

@@ -13,6 +13,7 @@ set, flow maps use viridis.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,16 @@ def evenly_spaced_years(cities: pd.DataFrame, n: int = 4) -> list[float]:
 
 
 def _when(year: float, step: int) -> str:
-    return f"year {year:.2f} (step {step})"
+    """When a step is, for a panel title.
+
+    Examples: 2022.0 at step 84 -> 'end of 2021 (step 84)'; 2011.25 at step 41 ->
+    'year 2011.25 (step 41)'; 2001.0 at step 0 -> 'start of 2001 (step 0)'.
+    """
+    if step > 0 and float(year).is_integer():
+        return f"end of {int(year) - 1} (step {step})"
+    if float(year).is_integer():
+        return f"start of {int(year)} (step {step})"
+    return f"year {round(year, 2):g} (step {step})"
 
 
 def _map_aspect(ax: Any, ys: np.ndarray) -> None:
@@ -277,7 +287,9 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
     n = len(steps)
     ncols = min(n, 4 if kind == "grid" else 2)
     nrows = int(np.ceil(n / ncols))
-    size = (3.4 * ncols, 3.4 * nrows + 0.6) if kind == "grid" else (4.3 * ncols, 4.9 * nrows + 0.6)
+    # at least 6 inches wide, so the title and the four-entry legend fit one panel too
+    size = ((max(3.4 * ncols, 6.0), 3.4 * nrows + 0.8) if kind == "grid"
+            else (max(4.3 * ncols, 6.0), 4.9 * nrows + 0.8))
     fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -288,8 +300,9 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
     tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=9)
     what = ("marker area ~ innovation index; top cities by rank named" if kind == "map"
             else "one cell per city")
-    fig.suptitle(f"Innovation tiers over time ({what})")
-    fig.tight_layout(rect=(0, 0.45 / size[1], 1, 1 - 0.3 / size[1]))  # legend, suptitle
+    title = "Innovation tiers" + (" over time" if n > 1 else "")
+    fig.suptitle(textwrap.fill(f"{title} ({what})", width=int(size[0] * 9)))
+    fig.tight_layout(rect=(0, 0.45 / size[1], 1, 1 - 0.5 / size[1]))  # legend, suptitle
     flush_labels(fig)
     fig.savefig(Path(path), dpi=_DPI)
     plt.close(fig)
@@ -730,19 +743,36 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
     last_year = float(cities.loc[cities["step"] == cities["step"].max(), "year"].iloc[0])
     geo = out.metadata.get("geography") or None
     paths = [tier_map_small_multiples(cities, geo, [last_year], directory / "tiers_map.png")]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    first = region["step"].max() > FIRST_YEAR_STEPS
+    region = _after_first_year(region)  # at step 0 the index is 0 everywhere
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    x = region["year"].to_numpy(float)
     for t in (1, 2, 3, 4):
-        axes[0].plot(region["year"], region[f"tier_{t}"], color=TIER_COLOURS[t], label=f"tier {t}")
-    axes[0].set_xlabel("year")
+        axes[0].step(x, region[f"tier_{t}"], where="post", color=TIER_COLOURS[t], lw=1.8,
+                     label=f"tier {t}")
     axes[0].set_ylabel("number of cities")
-    axes[0].set_title("Tier counts")
-    axes[0].legend(fontsize=8)
-    for col, colour in (("cv", _BLUE), ("gini", _GREEN), ("theil", _PINK), ("morans_i", _BLACK)):
-        axes[1].plot(region["year"], region[col], color=colour, label=col)
-    axes[1].set_xlabel("year")
-    axes[1].set_ylabel("index (unitless)")
-    axes[1].set_title("Dispersion and spatial autocorrelation")
+    axes[0].set_title("Cities per innovation tier")
+    axes[0].set_ylim(bottom=0)
+    axes[0].legend(fontsize=8, ncol=2)
+    for col, colour, label in (("cv", _BLUE, "coefficient of variation (sd / mean)"),
+                               ("gini", _GREEN, "Gini coefficient (0-1)"),
+                               ("theil", _PINK, "Theil T")):
+        axes[1].plot(x, region[col], color=colour, lw=1.8, label=label)
+    axes[1].set_ylabel("inequality of the index (unitless)")
+    axes[1].set_title("Inequality between cities")
+    axes[1].set_ylim(bottom=0)
     axes[1].legend(fontsize=8)
+    axes[2].plot(x, region["morans_i"], color=_BLACK, lw=1.8)
+    axes[2].axhline(0, color="grey", lw=0.8)
+    axes[2].set_ylabel("Moran's I (unitless; 0 = no spatial pattern)")
+    axes[2].set_title("Spatial clustering (global Moran's I)")
+    for ax in axes:
+        ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, lw=0.3, alpha=0.5)
+    if first:
+        fig.suptitle("From the end of the first year (at the start the index is 0 everywhere)",
+                     fontsize=10)
     paths.append(_save(fig, directory / "tiers_and_dispersion.png"))
     return paths
 
