@@ -20,8 +20,8 @@ Usage::
     2-core machine. Run once (it is the long one); the per-run times of all 2,560 runs
     are summarised (median, p95, max) and the indices written to ``benchmarks/out/``.
 
-Results go to ``benchmarks/results_sweep.json`` (``--quick``: ``results_sweep_quick.json``,
-git-ignored) with the machine, the date and the code measured.
+Results go to ``benchmarks/results_sweep.json`` (``--out DIR``: into DIR; ``--quick``:
+``results_sweep_quick.json``, git-ignored) with the machine, the date and the code measured.
 """
 
 from __future__ import annotations
@@ -136,14 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=("overhead", "sobol"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder for the results file and the Sobol run store (default: "
+                         "benchmarks/ and benchmarks/out/)")
     ap.add_argument("--child", nargs=3, metavar=("SPEC", "BACKEND", "JOBS"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(_child_wall(Path(a.child[0]), a.child[1], int(a.child[2])))
         return 0
-    path = ROOT / "benchmarks" / ("results_sweep_quick.json" if a.quick else
-                                  "results_sweep.json")
+    where = a.out if a.out is not None else ROOT / "benchmarks"
+    store = a.out if a.out is not None else ROOT / "benchmarks" / "out"
+    path = where / ("results_sweep_quick.json" if a.quick else "results_sweep.json")
     res = json.loads(path.read_text()) if path.exists() and a.only else {}
     res.update(machine=machine_info(), code=source_fingerprint(),
                date_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
@@ -152,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         res["overhead"] = bench_overhead(k=50 if a.quick else 1000, reps=1 if a.quick else 3)
     if a.only in (None, "sobol"):
         print("(e) Sobol analysis of the YRD model, 2 worker processes", flush=True)
-        res["sobol"] = bench_sobol(4 if a.quick else None, ROOT / "benchmarks" / "out" /
-                                   ("sobol_quick" if a.quick else "sobol"))
+        res["sobol"] = bench_sobol(4 if a.quick else None,
+                                   store / ("sobol_quick" if a.quick else "sobol"))
     path.write_text(json.dumps(res, indent=1, default=str))
     print(f"wrote {path}")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.presentation.numbers import human, times
+from experiments.presentation.numbers import human, index_summary
 from model.params import ParamError
 from model.scenario import (
     RUN_KEYS,
@@ -242,14 +242,10 @@ def _summary(out, elapsed: float) -> str:
     last_step = int(cities["step"].max())
     last = cities[cities["step"] == last_step].sort_values("rank")
     fin = region.iloc[-1]
-    first_year = float(region["mean_index"].iloc[min(4, last_step)])
-    growth = (f"{times(fin['mean_index'] / first_year)} its level after the first year"
-              if first_year > 0 else "no level after the first year to compare with")
     lines = [
         f"innogrid: {out.metadata['scenario']['name']}  seed {out.metadata['seed']}  "
         f"{last_step} quarters to {fin['year']:.2f}  ({elapsed:.2f} s)",
-        f"  mean index {human(fin['mean_index'])} model units = {growth} (the studies' YRD "
-        "index grew about 347x from 2001 to 2021)",
+        f"  mean index {index_summary(region['step'], region['mean_index'])}",
         f"  CV {human(fin['cv'])}   Gini {human(fin['gini'])}   Moran's I "
         f"{human(fin['morans_i'])}   spillover share {human(fin['spillover_share'])}",
         f"  collaborative index {human(fin['collab_index'])} (2011 = 100)   firms alive "

@@ -20,11 +20,14 @@ def test_benchmark_quick_mode_runs(tmp_path):
     assert "(a)" in proc.stdout
 
 
-def test_sweep_benchmark_quick_mode_runs():
+def test_sweep_benchmark_quick_mode_runs(tmp_path):
     proc = subprocess.run([sys.executable, "benchmarks/bench_sweep.py", "--quick", "--only",
-                           "sobol"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                           "sobol", "--out", str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    data = json.loads((ROOT / "benchmarks" / "results_sweep_quick.json").read_text())
+    # written where asked, never into the repository
+    data = json.loads((tmp_path / "results_sweep_quick.json").read_text())
+    assert (tmp_path / "sobol_quick" / "indices.csv").is_file()
     assert data["sobol"]["runs"] == 4 * (8 + 2) and data["sobol"]["failed"] == 0
     assert data["machine"]["cpu_model"]
 

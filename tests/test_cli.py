@@ -32,7 +32,7 @@ def test_run_summary_speaks_in_numbers_for_people(tmp_path, capsys):
     region = pd.read_csv(tmp_path / "o" / "region.csv")
     factor = region["mean_index"].iloc[8] / region["mean_index"].iloc[4]
     # the index in model units and as growth over its first-year level, with the studies'
-    assert "model units" in printed and "its level after the first year" in printed
+    assert "model units" in printed and "its level at the end of the first year" in printed
     assert human(factor) + "x" in printed and "347x" in printed
     assert not re.search(r"\de[+-]\d", printed)  # no scientific notation
 

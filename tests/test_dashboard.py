@@ -80,6 +80,9 @@ def test_the_yrd_dashboard_runs_its_scenarios_seed_and_draws_its_map():
     m.step()
     frame = draw(m)
     assert frame.step == 1
+    # the index for people: model units and the first year not over yet (issue #14)
+    assert frame.index_text.startswith("Mean index ") and "model units (MU)" in frame.index_text
+    assert "no level at the end of the first year yet" in frame.index_text
     for png in (frame.map_png, frame.charts_png):
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
 

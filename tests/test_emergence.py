@@ -11,6 +11,8 @@ strict expected failures: if the model starts to meet one, the test fails and th
 docs/VALIDATION.md must be updated. Nothing here is tuned to pass.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -45,12 +47,19 @@ MISSES: dict[str, str] = {
 }
 
 
-@pytest.fixture(scope="module")
-def summary():
+@functools.cache
+def _summary():
     sc = load_scenario("yrd_calibrated.toml")
     with process_pool(2) as ex:
         scores = run_scores(sc, replicate_seeds(4242, SEEDS), executor=ex)
     return summarise_scores(scores, sc.geography)
+
+
+@pytest.fixture
+def summary():
+    """The 20 runs, once per test process: a module fixture is torn down and built again
+    when a pool of test workers interleaves this file's tests with others."""
+    return _summary()
 
 
 def _target(name):

@@ -273,6 +273,6 @@ def test_a_single_tier_map_keeps_its_title_and_legend_inside(which, grid_out, yr
 
 
 def test_panel_titles_say_when_in_years():
-    assert F._when(2022.0, 84) == "end of 2021 (step 84)"
-    assert F._when(2011.25, 41) == "year 2011.25 (step 41)"
-    assert F._when(2001.0, 0) == "start of 2001 (step 0)"
+    assert F.when_label(2022.0, 84) == "end of 2021 (step 84)"
+    assert F.when_label(2011.25, 41) == "year 2011.25 (step 41)"
+    assert F.when_label(2001.0, 0) == "start of 2001 (step 0)"

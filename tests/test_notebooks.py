@@ -31,6 +31,15 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    # numbers for people: no table or printed line in scientific notation (issue #14)
+    import re
+
+    sci = re.compile(r"\b\d\.\d+e[+-]\d\d\b")
+    texts = [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+             + str(o.get("data", {}).get("text/html", ""))
+             for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    shown = [m.group(0) for t in texts for m in sci.finditer(t)]
+    assert not shown, shown[:5]
     # the tests write nothing into the repository (small runs go to temporary folders)
     assert _results_tree() == before, sorted(_results_tree() - before)[:5]
 

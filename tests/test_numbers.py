@@ -26,3 +26,16 @@ def test_human(value, kw, text):
 
 def test_times():
     assert times(59.68) == "59.7x" and times(1234.5) == "1,230x"
+
+
+def test_index_growth_is_measured_from_the_end_of_the_first_year():
+    from experiments.presentation.numbers import index_growth, index_summary
+
+    steps = list(range(9))
+    index = [0, 1, 2, 3, 4, 10, 20, 30, 40]
+    assert index_growth(steps, index) == 10.0  # 40 over step 4's 4, not over step 0's 0
+    assert index_growth(range(3), [0, 1, 2]) != index_growth(range(3), [0, 1, 2])  # NaN
+    text = index_summary(steps, index)
+    assert text.startswith("40 model units (MU) = 10.0x its level at the end of the first")
+    assert "347x from 2001 to 2021" in text
+    assert "no level at the end of the first year yet" in index_summary(range(3), [0, 1, 2])

@@ -57,7 +57,11 @@ def test_run_report_is_self_contained_and_complete(yrd_dir):
     region = pd.read_csv(yrd_dir / "region.csv")
     last = region.iloc[-1]
     for t in (1, 2, 3, 4):
-        assert f'<th scope="row">tier_{t}</th><td>{int(last[f"tier_{t}"])}</td>' in html
+        assert (f'<th scope="row">cities in tier {t}</th><td>{int(last[f"tier_{t}"])}</td>'
+                in html)
+    # the index in model units and on the studies' scale, with readable names (issue #14)
+    assert "model units (MU) =" in html and "its level at the end of the first year" in html
+    assert '<th scope="row">cv</th>' not in html and "coefficient of variation" in html
     cities = pd.read_csv(yrd_dir / "cities.csv")
     top = cities[cities["step"] == 12].nsmallest(1, "rank")["city"].iloc[0]
     assert top in html

@@ -55,7 +55,9 @@ from experiments.presentation.figures import (  # noqa: E402
     positions,
     tier_legend,
     tier_map_panel,
+    when_label,
 )
+from experiments.presentation.numbers import index_summary  # noqa: E402
 from model.model import InnovationModel  # noqa: E402
 from model.params import BUDGET_SHARES, Policy  # noqa: E402
 from model.scenario import RUN_KEYS, Scenario, load_scenario  # noqa: E402
@@ -165,7 +167,7 @@ def city_map(model: InnovationModel) -> Figure:
     pos, kind = positions(geo, geo.cities)
     tier_map_panel(ax, snap, pos, kind, label_top=6)
     tier_legend(ax, fontsize=7, loc="lower right")
-    ax.set_title(f"{geo.name}: tiers at {model.world.year:.2f} (step {model.world.step})",
+    ax.set_title(f"{geo.name}: tiers, {when_label(model.world.year, model.world.step)}",
                  fontsize=10)
     fig.tight_layout()
     flush_labels(fig)
@@ -215,11 +217,14 @@ class Frame:
     step: int
     map_png: bytes
     charts_png: bytes
+    index_text: str = ""  # the mean index in MU and on the studies' scale
 
 
 def draw(model: InnovationModel) -> Frame:
-    """The map and the charts of ``model`` as it stands."""
-    return Frame(model, model.world.step, _png(city_map(model)), _png(charts(model)))
+    """The map and the charts of ``model`` as it stands, and its mean index for people."""
+    region = model.region_frame()
+    return Frame(model, model.world.step, _png(city_map(model)), _png(charts(model)),
+                 "Mean index " + index_summary(region["step"], region["mean_index"]))
 
 
 def _log(message: str) -> None:
@@ -398,6 +403,7 @@ def Page():
                         classes=["innogrid-step"])
             solara.Text(f"Seed {m.seed}" + (" (the scenario's run.seed)" if m.seed == sc.seed
                                             else ""), classes=["innogrid-seed"])
+            solara.Text(shown.index_text, classes=["innogrid-index"])
             solara.Text(f"Scenario {name}")
 
     with solara.Columns([1, 1]):

@@ -33,7 +33,7 @@ __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
            "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
            "run_figures", "evenly_spaced_years", "place_labels", "defer_labels",
-           "flush_labels", "measure_title", "sweep_series"]
+           "flush_labels", "measure_title", "sweep_series", "when_label"]
 
 #: Okabe-Ito colours for tiers 1-4 (colour-blind safe).
 TIER_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#56B4E9", 4: "#999999"}
@@ -231,7 +231,7 @@ def evenly_spaced_years(cities: pd.DataFrame, n: int = 4) -> list[float]:
     return [float(year[steps[i]]) for i in picks]
 
 
-def _when(year: float, step: int) -> str:
+def when_label(year: float, step: int) -> str:
     """When a step is, for a panel title.
 
     Examples: 2022.0 at step 84 -> 'end of 2021 (step 84)'; 2011.25 at step 41 ->
@@ -296,7 +296,7 @@ def tier_map_small_multiples(cities: pd.DataFrame, geography: Any, years: Sequen
     for ax, step in zip(axes.ravel(), steps, strict=False):
         snap = cities[cities["step"] == step]
         tier_map_panel(ax, snap, pos, kind, label_top)
-        ax.set_title(_when(float(snap["year"].iloc[0]), step))
+        ax.set_title(when_label(float(snap["year"].iloc[0]), step))
     tier_legend(fig, loc="lower center", ncol=4, frameon=False, fontsize=9)
     what = ("marker area ~ innovation index; top cities by rank named" if kind == "map"
             else "one cell per city")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.presentation import figures as fig
-from experiments.presentation.numbers import human
+from experiments.presentation.numbers import human, index_summary
 from experiments.running.output import OutputError, check_file, output_dir, write_file
 from model.scenario import ScenarioError, shown
 
@@ -327,12 +327,19 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
     # transitions from the end of the first year (at step 0 the index is 0 everywhere)
     first_step = min(int(cities["step"].min()) + 4, last_step)
     fin = region.sort_values("step").iloc[-1]
-    key = ["mean_index", "cv", "gini", "theil", "theil_between", "theil_within", "morans_i",
-           "spillover_share", "collab_index", "tier_1", "tier_2", "tier_3", "tier_4"]
-    units = {"mean_index": " (MU)"}
+    key = {"cv": "coefficient of variation of the index (sd / mean)",
+           "gini": "Gini coefficient of the index (0-1)", "theil": "Theil T of the index",
+           "theil_between": "Theil T between provinces", "theil_within": "Theil T within "
+           "provinces", "morans_i": "global Moran's I of the index (0 = no spatial pattern)",
+           "spillover_share": "share of innovation due to external knowledge (0-1)",
+           "collab_index": "collaborative-innovation index (2011 = 100)",
+           **{f"tier_{t}": f"cities in tier {t}" for t in (1, 2, 3, 4)}}
     body.append(f"<h2>Key numbers at the last step (step {last_step}, year "
                 f"{float(fin['year']):g})</h2>")
-    body.append(_kv([(k + units.get(k, ""), fin[k]) for k in key if k in fin.index]))
+    ordered = region.sort_values("step")
+    body.append(_kv([("mean innovation index", index_summary(ordered["step"],
+                                                             ordered["mean_index"]))]
+                    + [(label, fin[k]) for k, label in key.items() if k in fin.index]))
     last = cities[cities["step"] == last_step].sort_values("rank")
     rows = [{"tier": t, "cities": int((last["tier"] == t).sum()),
              "members (by rank)": ", ".join(last.loc[last["tier"] == t, "city"].astype(str))}
