@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         res["overhead"] = bench_overhead(k=50 if a.quick else 1000, reps=1 if a.quick else 3)
     if a.only in (None, "sobol"):
         print("(e) Sobol analysis of the YRD model, 2 worker processes", flush=True)
-        res["sobol"] = bench_sobol(4 if a.quick else None,
+        res["sobol"] = bench_sobol(2 if a.quick else None,
                                    store / ("sobol_quick" if a.quick else "sobol"))
     path.write_text(json.dumps(res, indent=1, default=str))
     print(f"wrote {path}")

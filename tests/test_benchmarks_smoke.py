@@ -28,7 +28,7 @@ def test_sweep_benchmark_quick_mode_runs(tmp_path):
     # written where asked, never into the repository
     data = json.loads((tmp_path / "results_sweep_quick.json").read_text())
     assert (tmp_path / "sobol_quick" / "indices.csv").is_file()
-    assert data["sobol"]["runs"] == 4 * (8 + 2) and data["sobol"]["failed"] == 0
+    assert data["sobol"]["runs"] == 2 * (8 + 2) and data["sobol"]["failed"] == 0
     assert data["machine"]["cpu_model"]
 
 

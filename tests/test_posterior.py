@@ -173,6 +173,20 @@ def test_bad_spec_is_one_clear_line_and_writes_nothing(tmp_path, capsys, changes
     assert not out.exists()
 
 
+
+def _cli(*args: str) -> int:
+    """``innogrid ARGS`` in a fresh process: pyABC's multicore sampler forks its workers,
+    and a fork from the test process (a pytest-xdist worker has threads) can kill them."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "from experiments.cli import main; "
+                           "raise SystemExit(main())", *args], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.returncode
+
+
 def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, capsys):
     """A tiny calibration of the real model through the CLI: written, resumed, guarded."""
     out = tmp_path / "post"
@@ -184,7 +198,7 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
         'output = "../docs/validation/posterior_yrd"', f'output = "{out}"')
     spec = tmp_path / "spec.toml"
     spec.write_text(text, encoding="utf-8")
-    assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
+    assert _cli("calibrate", str(spec), "--jobs", "2") == 0
     rec = json.loads((out / "posterior.json").read_text())
     assert rec["generations"] == 1 and rec["particles"] == 20
     assert rec["code_version"] and rec["spec_digest"] and rec["pyabc_version"]
@@ -203,7 +217,7 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     assert rec["ess_by_generation"] == pytest.approx(list(gens["ess"]))
     # resume: one more generation on the same database
     spec.write_text(text.replace("generations = 1", "generations = 2"), encoding="utf-8")
-    assert main(["calibrate", str(spec), "--jobs", "2"]) == 0
+    assert _cli("calibrate", str(spec), "--jobs", "2") == 0
     rec2 = json.loads((out / "posterior.json").read_text())
     assert rec2["generations"] == 2 and rec2["simulations"] > rec["simulations"]
     assert len(rec2["ess_by_generation"]) == 2 and 1.0 <= rec2["ess_by_generation"][1] <= 20.0
