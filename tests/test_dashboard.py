@@ -110,6 +110,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serves(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> bool:
+    """Wait until ``url`` answers 200; False if ``proc`` ends or the time runs out first."""
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` (all its threads), from /proc."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
@@ -137,18 +151,9 @@ def server(short_scenario, tmp_path_factory):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"dashboard server did not start: {log.read_text()[-2000:]!r}")
-        time.sleep(0.5)
+    if not _serves(url, proc):
+        proc.kill()
+        pytest.fail(f"dashboard server did not start: {log.read_text()[-2000:]!r}")
     yield Server(url, proc, log)
     os.killpg(proc.pid, 15)
     proc.wait(timeout=30)
@@ -374,16 +379,7 @@ def test_stopping_innogrid_viz_with_a_tab_playing_takes_its_server_with_it(brows
     children: list[int] = []
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "viz did not serve"
-            time.sleep(0.5)
+        assert _serves(url, proc), "viz did not serve"
         children += [int(c) for c in
                      open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()]
         assert len(children) == 1 and b"solara" in open(f"/proc/{children[0]}/cmdline",

@@ -122,6 +122,12 @@ def _job(args: tuple) -> list[dict[str, Any]]:
     return [measures(m, scenario, tg) for tg in target_sets]
 
 
+def _preparing(executor: Executor | None) -> str:
+    """What a comparison does before its first run finishes (said if it takes a while)."""
+    return ("starting the worker processes and loading the scenarios" if executor
+            else "loading the scenarios")
+
+
 def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
             steps: int | None = None, executor: Executor | None = None,
             params: dict[str, Any] | None = None, progress: bool | None = False,
@@ -169,11 +175,9 @@ def compare(base: str, others: list[str], seeds: int = 20, root: int = 20260101,
 
     it = executor.map(_job, jobs) if executor else map(_job, jobs)
     results = []
-    prep = ("starting the worker processes and loading the scenarios" if executor
-            else "loading the scenarios")
     own = bar is None
     if own:
-        bar = Progress(len(jobs), "compare", enabled=progress, preparing=prep)
+        bar = Progress(len(jobs), "compare", enabled=progress, preparing=_preparing(executor))
     try:
         for r in it:
             results.append(r)
@@ -209,10 +213,8 @@ def compare_posterior(base: str, others: list[str], draws: list[dict[str, float]
 
     frames = []
     total = len(draws) * (len(others) + 1) * seeds
-    prep = ("starting the worker processes and loading the scenarios" if executor
-            else "loading the scenarios")
     with Progress(total, f"compare ({len(draws)} posterior draws x {seeds} seeds)",
-                  enabled=progress, preparing=prep) as bar:
+                  enabled=progress, preparing=_preparing(executor)) as bar:
         for d, params in enumerate(draws):
             r = compare(base, others, seeds, root, steps, executor=executor, params=params,
                         bar=bar)

@@ -29,6 +29,8 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from experiments.presentation.numbers import FIRST_YEAR_STEPS  # noqa: E402
+
 __all__ = ["baseline_figures", "TIER_COLOURS", "FLOW_UNITS", "positions",
            "tier_map_small_multiples", "tier_counts", "index_trajectories", "dispersion",
            "flow_map", "comparison", "tier_map_panel", "tier_legend", "sensitivity_indices",
@@ -47,7 +49,6 @@ _BLUE, _GREEN, _PINK, _BLACK, _VERMILLION, _ORANGE, _SKY = (
     "#0072B2", "#009E73", "#CC79A7", "#000000", "#D55E00", "#E69F00", "#56B4E9")
 _DPI = 150
 #: Quarters in the first year; time series of the index start after it (see dispersion).
-FIRST_YEAR_STEPS = 4
 _GRID_NAME = re.compile(r"^c(\d+)_(\d+)$")
 
 
@@ -371,6 +372,13 @@ def _map_panel(ax: Any, snap: pd.DataFrame, pos: dict, label_top: int) -> None:
 
 
 # --------------------------------------------------------------------------- time series
+def _tier_count_lines(ax: Any, region: pd.DataFrame, lw: float) -> None:
+    """The number of cities in each tier over time, as steps in the tiers' colours."""
+    for t in (1, 2, 3, 4):
+        ax.step(region["year"], region[f"tier_{t}"], where="post", color=TIER_COLOURS[t],
+                lw=lw, label=f"tier {t}")
+
+
 def tier_counts(region: pd.DataFrame, path: str | Path) -> Path:
     """Number of cities in tiers 1-4 over time (region table columns ``tier_1..tier_4``).
 
@@ -379,9 +387,7 @@ def tier_counts(region: pd.DataFrame, path: str | Path) -> Path:
     """
     region = _after_first_year(region)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for t in (1, 2, 3, 4):
-        ax.step(region["year"], region[f"tier_{t}"], where="post", color=TIER_COLOURS[t],
-                lw=2, label=f"tier {t}")
+    _tier_count_lines(ax, region, lw=2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("number of cities")
@@ -630,8 +636,6 @@ def measure_title(measure: str, width: int = 38) -> str:
     Example: 'target_rank' -> 'mean rank (1 = first) of the targeted / cities at the end /
     [target_rank; lower rank = better]' (three lines).
     """
-    import textwrap
-
     from model.observe import SCENARIO_MEASURES
 
     desc = SCENARIO_MEASURES.get(measure, measure)
@@ -747,9 +751,7 @@ def baseline_figures(out: Any, directory: Path) -> list[Path]:
     region = _after_first_year(region)  # at step 0 the index is 0 everywhere
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     x = region["year"].to_numpy(float)
-    for t in (1, 2, 3, 4):
-        axes[0].step(x, region[f"tier_{t}"], where="post", color=TIER_COLOURS[t], lw=1.8,
-                     label=f"tier {t}")
+    _tier_count_lines(axes[0], region, lw=1.8)
     axes[0].set_ylabel("number of cities")
     axes[0].set_title("Cities per innovation tier")
     axes[0].set_ylim(bottom=0)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.presentation import figures as fig
-from experiments.presentation.numbers import human, index_summary
+from experiments.presentation.numbers import FIRST_YEAR_STEPS, human, index_summary
 from experiments.running.output import OutputError, check_file, output_dir, write_file
 from model.scenario import ScenarioError, shown
 
@@ -325,7 +325,7 @@ def _run_report(d: Path, figdir: Path) -> tuple[str, list[str]]:
 
     last_step = int(cities["step"].max())
     # transitions from the end of the first year (at step 0 the index is 0 everywhere)
-    first_step = min(int(cities["step"].min()) + 4, last_step)
+    first_step = min(int(cities["step"].min()) + FIRST_YEAR_STEPS, last_step)
     fin = region.sort_values("step").iloc[-1]
     key = {"cv": "coefficient of variation of the index (sd / mean)",
            "gini": "Gini coefficient of the index (0-1)", "theil": "Theil T of the index",
