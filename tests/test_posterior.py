@@ -399,13 +399,19 @@ def test_target_probabilities_weigh_the_particles():
     good = {"tier_1": 1, "tier_2": 8, "tier_3": 9, "tier_4": 23, "named_misses": 0,
             "hefei_tier2": 1, "log_index_growth": math.log(300), "collab_index_2021": 250,
             "gdp_share_error": 0.1, "gdp_cv_2021": 1.1, "log_rd_intensity_ratio": 0.3,
-            "log_real_gdp_growth": 1.7, "indicators_all_grow": 1, "fast_beat_slow": 1}
+            "log_rd_intensity_2021": math.log(0.03), "log_real_gdp_growth": 1.7,
+            "indicators_all_grow": 1, "fast_beat_slow": 1}
     bad = {**good, "tier_1": 2, "named_misses": 3, "log_index_growth": math.log(60),
            "gdp_share_error": 0.2}
     p = target_probabilities(pd.DataFrame([{**good, "weight": 3.0}, {**bad, "weight": 1.0}]))
     assert set(p) == set(TARGETS)
     assert p["shanghai_alone"] == pytest.approx(0.75) and p["index_growth"] == pytest.approx(0.75)
     assert p["gdp_shares"] == pytest.approx(0.75) and p["tier_2"] == pytest.approx(1.0)
+    assert p["rd_level"] == pytest.approx(1.0)
+    # an older particles table without the R&D level: that target is unknown, not 0
+    old = pd.DataFrame([{**good, "weight": 1.0}]).drop(columns="log_rd_intensity_2021")
+    q = target_probabilities(old)
+    assert math.isnan(q["rd_level"]) and q["shanghai_alone"] == pytest.approx(1.0)
 
 
 def test_the_sampler_space_is_standard_normal_and_maps_back_to_the_prior():
