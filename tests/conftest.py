@@ -7,7 +7,8 @@ from model.scenario import scenario_from_dict
 
 
 def pytest_configure(config):
-    """The run cache is off under the test suite (tests/test_cache.py turns it on per test).
+    """The run cache is off under the test suite (tests/test_cache.py turns it on per test;
+    tests/test_scenarios.py for its module, where every claim's base runs are the same).
 
     Off rather than a per-session directory: a shared cache would make a test's outcome
     depend on which tests ran before it (a run another test cached comes back at once,

@@ -209,9 +209,7 @@ def test_run_serves_tables_and_flows_from_the_cache(store, monkeypatch):
 
 
 def _in_worker(args):
-    sc, seed, store = args
-    # a fork server started earlier in the session has the environment of that time
-    os.environ["INNOGRID_CACHE"] = store
+    sc, seed = args
     r = cached_run(sc, seed)
     return r.hit, r.key, r.region
 
@@ -221,10 +219,25 @@ def test_concurrent_workers_writing_the_same_run_keep_one_whole_entry(store):
 
     sc = small_grid(steps=4)
     with process_pool(2) as ex:
-        out = list(ex.map(_in_worker, [(sc, 9, str(store))] * 6))
+        out = list(ex.map(_in_worker, [(sc, 9)] * 6))
     assert len({k for _, k, _ in out}) == 1
     for _, _, region in out[1:]:
         pd.testing.assert_frame_equal(region, out[0][2], check_exact=True)
     assert _entries(store) == [out[0][1]]
     assert not [p for p in store.rglob(".*")]  # no scratch or removed entry left behind
     assert cached_run(sc, 9).hit
+
+
+def _cache_setting(_):
+    return os.environ.get("INNOGRID_CACHE")
+
+
+def test_pool_workers_take_the_cache_setting_of_when_the_pool_was_made(store, monkeypatch):
+    from experiments.running.run import process_pool
+
+    monkeypatch.setenv("INNOGRID_CACHE", "off")
+    with process_pool(1) as ex:  # the fork server starts now, with the cache off
+        assert list(ex.map(_cache_setting, [0])) == ["off"]
+    monkeypatch.setenv("INNOGRID_CACHE", str(store))
+    with process_pool(2) as ex:
+        assert list(ex.map(_cache_setting, range(4))) == [str(store)] * 4

@@ -10,10 +10,17 @@ The lever itself is a smoke test (``LEVERS``): on the same runs, the measure the
 acts on must move beyond noise, so that a claim that fails is a finding about the
 mechanism, not a lever that was never pulled.
 
+The base runs are shared: scenarios on one base run it on the same seeds (replicate
+seeds are prefix-stable), so the module turns the run cache on in a directory common to
+the session's test workers, and each base run is computed once. A cached run is the very
+run (tests/test_cache.py), so no outcome depends on which test ran first.
+
 Known misses are listed in ``KNOWN_MISSES`` with the reason, and run as strict expected
 failures: if the model starts to support such a claim the test fails, and the list and
 docs/VALIDATION.md must be updated.
 """
+
+import os
 
 import pytest
 
@@ -81,8 +88,23 @@ def _claimed():
 
 
 @pytest.fixture(scope="module")
-def executor():
-    with process_pool(2) as ex:
+def shared_runs(tmp_path_factory):
+    """The run cache on, in one directory for every test worker of the session."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' base directories share this parent
+    before = os.environ.get("INNOGRID_CACHE")
+    os.environ["INNOGRID_CACHE"] = str(root / "scenario-runs")
+    yield
+    if before is None:
+        os.environ.pop("INNOGRID_CACHE", None)
+    else:
+        os.environ["INNOGRID_CACHE"] = before
+
+
+@pytest.fixture(scope="module")
+def executor(shared_runs):
+    with process_pool(2) as ex:  # its workers take the cache setting of now
         yield ex
 
 

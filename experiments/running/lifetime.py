@@ -5,7 +5,9 @@
   and watches the process that started the pool (a worker's direct parent is the fork
   server, so the watch is what ends it when the main process is killed). It also ignores
   SIGINT: Ctrl-C reaches the whole process group, and the main process alone decides how
-  to stop.
+  to stop. And it takes the environment variables the pool was made with (the run cache's
+  ``INNOGRID_CACHE``): a worker forks from a fork server that kept the environment of
+  the moment it started, which may be older than the pool.
 * :func:`stop_pool` ends a pool's workers at once (for an interrupted sweep).
 * :func:`call` runs a child command (``solara run``) that dies with this process.
 * :func:`sigterm_interrupts` makes SIGTERM stop the command line as cleanly as Ctrl-C.
@@ -62,8 +64,17 @@ def _watch(pid: int) -> None:
     os._exit(1)  # SIGTERM was caught or ignored: go anyway
 
 
-def worker_init(parent_pid: int) -> None:
-    """Initialiser of innogrid's worker processes (see the module docstring)."""
+def worker_init(parent_pid: int, env: dict[str, str] | None = None) -> None:
+    """Initialiser of innogrid's worker processes (see the module docstring).
+
+    ``env``: environment variables to set in the worker (``None`` or a value ``None``
+    in it: unset).
+    """
+    for k, v in (env or {}).items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     threading.Thread(target=_watch, args=(parent_pid,), daemon=True,

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.running import cache
 from experiments.running.cache import cached_run
 from experiments.running.lifetime import worker_init
 from experiments.running.memory import check_memory
@@ -211,15 +212,17 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
 
     Forking a process that has threads (BLAS, pytest, a notebook kernel) can deadlock;
     the fork server starts workers from a clean single-threaded process. Every worker
-    ends when this process ends, even by SIGKILL (:func:`experiments.running.lifetime.worker_init`).
+    ends when this process ends, even by SIGKILL (:func:`experiments.running.lifetime.worker_init`),
+    and sees this process's run-cache settings as they are when the pool is made.
     """
     ctx = mp.get_context("forkserver")
     # workers fork from a server that has the model imported already: fast start-up
     ctx.set_forkserver_preload(["experiments.running.lifetime", "experiments.running.sweep",
                                 "experiments.analysis.compare", "model.model"])
     # and they end when this process ends, however it ends (experiments.running.lifetime)
+    env = {k: os.environ.get(k) for k in (cache.ENV_DIR, cache.ENV_MAX_GB)}
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
-                               initargs=(os.getpid(),))
+                               initargs=(os.getpid(), env))
 
 
 def write_outputs(out: Outcomes, directory: str | Path, figures: bool = False) -> Path:
