@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_benchmark_quick_mode_runs(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "benchmarks/bench_model.py", "--quick", "--no-profile",
@@ -20,6 +23,7 @@ def test_benchmark_quick_mode_runs(tmp_path):
     assert "(a)" in proc.stdout
 
 
+@pytest.mark.slow
 def test_sweep_benchmark_quick_mode_runs(tmp_path):
     proc = subprocess.run([sys.executable, "benchmarks/bench_sweep.py", "--quick", "--only",
                            "sobol", "--out", str(tmp_path)], capture_output=True, text=True,
@@ -32,6 +36,7 @@ def test_sweep_benchmark_quick_mode_runs(tmp_path):
     assert data["machine"]["cpu_model"]
 
 
+@pytest.mark.slow
 def test_branch_benchmark_quick_mode_runs(tmp_path):
     out = tmp_path / "branch.json"
     proc = subprocess.run([sys.executable, "benchmarks/bench_branch.py", "--quick", "--out",

@@ -95,3 +95,12 @@ def test_the_null_is_scored_on_the_same_facts(summary):
     null = summary["null"]
     assert null["named_hits"] == 9 and not null["hits"]["Hefei"] and not null["hits"]["Nantong"]
     assert np.isclose(null["gdp_share_male"], 0.1827, atol=0.001)
+
+
+def test_a_pool_of_test_workers_runs_this_file_on_one_worker(request):
+    """The xdist_group mark above takes effect under ``./dev test`` (``--dist loadgroup``):
+    pytest-xdist then adds the group to the test's id. With pytest 9.2 it silently did
+    not (pyproject.toml pins pytest below 9.2), and every worker built the 20 runs."""
+    if not request.config.getvalue("loadgroup"):
+        pytest.skip("not in a pool of test workers with --dist loadgroup")
+    assert request.node.nodeid.endswith("@emergence"), request.node.nodeid

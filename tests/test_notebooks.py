@@ -18,6 +18,7 @@ def _results_tree() -> set[str]:
     return {str(p) for p in (ROOT / "results").rglob("*")} if (ROOT / "results").exists() else set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, monkeypatch):
     monkeypatch.setenv("INNOGRID_NB_SMALL", "1")

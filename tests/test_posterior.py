@@ -57,6 +57,7 @@ def test_abc_smc_recovers_a_gaussian_posterior(tmp_path, kernel, scaling):
     assert sd < 0.25 * 20 / math.sqrt(12)
 
 
+@pytest.mark.slow
 def test_the_global_kernel_keeps_the_weights_even_in_many_dimensions(tmp_path):
     """16 parameters, as many as a real calibration: the default kernel's weights degenerate,
     the global Gaussian's do not (pyABC's single-core sampler draws from numpy's global
@@ -81,6 +82,7 @@ def test_the_global_kernel_keeps_the_weights_even_in_many_dimensions(tmp_path):
     assert ess["normal"][-1] < 0.5 * ess["global"][-1], ess
 
 
+@pytest.mark.slow
 def test_the_dask_sampler_runs_the_same_inference(tmp_path):
     # a LocalCluster on 127.0.0.1, started and closed by infer itself
     h = infer(gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5},
@@ -187,6 +189,7 @@ def _cli(*args: str) -> int:
     return proc.returncode
 
 
+@pytest.mark.slow
 def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, capsys):
     """A tiny calibration of the real model through the CLI: written, resumed, guarded."""
     out = tmp_path / "post"
@@ -194,7 +197,7 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     text = _spec_text(**{"population = 1000": "population = 20",
                          "generations = 8": "generations = 1",
                          "n_talent = 8000\nn_firms = 2000\nn_funds = 80":
-                         "n_talent = 4000\nn_firms = 1000\nn_funds = 40"}).replace(
+                         "n_talent = 2000\nn_firms = 500\nn_funds = 20"}).replace(
         'output = "../docs/validation/posterior_yrd"', f'output = "{out}"')
     spec = tmp_path / "spec.toml"
     spec.write_text(text, encoding="utf-8")

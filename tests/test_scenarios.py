@@ -115,6 +115,7 @@ def test_every_policy_scenario_states_a_claim():
             assert load_scenario(p).expect is not None, f"{p.name} has no [expect] claim"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base,scenario", _claimed())
 def test_the_claim_holds_beyond_noise(base, scenario, executor):
     name = scenario.removesuffix(".toml")
