@@ -93,13 +93,9 @@ def shared_runs(tmp_path_factory):
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the workers' base directories share this parent
-    before = os.environ.get("INNOGRID_CACHE")
-    os.environ["INNOGRID_CACHE"] = str(root / "scenario-runs")
-    yield
-    if before is None:
-        os.environ.pop("INNOGRID_CACHE", None)
-    else:
-        os.environ["INNOGRID_CACHE"] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INNOGRID_CACHE", str(root / "scenario-runs"))
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.running import cache
-from experiments.running.cache import cached_run
+from experiments.running.cache import ENV_DIR, ENV_MAX_GB, cached_run
 from experiments.running.lifetime import worker_init
 from experiments.running.memory import check_memory
 from experiments.running.output import OutputError, check_output_dir, output_dir
@@ -220,7 +219,7 @@ def process_pool(jobs: int) -> ProcessPoolExecutor:
     ctx.set_forkserver_preload(["experiments.running.lifetime", "experiments.running.sweep",
                                 "experiments.analysis.compare", "model.model"])
     # and they end when this process ends, however it ends (experiments.running.lifetime)
-    env = {k: os.environ.get(k) for k in (cache.ENV_DIR, cache.ENV_MAX_GB)}
+    env = {k: os.environ.get(k) for k in (ENV_DIR, ENV_MAX_GB)}
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
                                initargs=(os.getpid(), env))
 
