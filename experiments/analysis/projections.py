@@ -4,8 +4,8 @@ A projection continues every scenario from the same saved states (one per seed, 
 calibrated history at the end of 2021, ``innogrid run ... --save-state``) to a later year
 and keeps what `innogrid compare` does not: the regional index of every step (the saved
 history included, so one figure shows 2001-2021 and the 2022-2035 fan) and every city's
-tier at the branching point and at the end. Probabilities are shares of seeds (posterior
-draws are not available yet, issue #12).
+tier at the branching point and at the end. Probabilities are shares of seeds at one
+parameter point (the states' scenario): parameter uncertainty is not in them.
 
     python -m experiments.analysis.projections STATES SCENARIO... --until 2035 --out DIR [--jobs 2]
 
@@ -243,7 +243,7 @@ def run_projection(scenarios: list[str], states: list[str | Path], until: int,
     meta.update({"kind": "projection", "base": first.name, "scenarios": list(scenarios),
             "branch_step": h["step"], "branch_year": h["year"], "until": until,
             "steps_run": steps, "seeds": [i["seed"] for i in info], "from_states": info,
-            "probabilities": "shares of seeds (posterior draws not available yet, issue #12)"})
+            "probabilities": "shares of seeds at one parameter point (no parameter uncertainty)"})
     return traj, tiers, meta
 
 
