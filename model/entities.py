@@ -197,7 +197,7 @@ class CityState:
     """
 
     province: np.ndarray          # int, province index
-    population: np.ndarray        # 10,000 people (exogenous)
+    population: np.ndarray        # residents, 10,000 people (2000 census; ``settle`` moves them)
     industry: np.ndarray          # int, index into SECTORS
     amenity: np.ndarray           # [0, 1]
     corridor: np.ndarray          # bool, corridor member
@@ -358,7 +358,7 @@ TICK_KEYS: tuple[str, ...] = (
     "talent_in", "talent_out", "talent_subsidy_paid", "founded", "failed", "relocated_in",
     "relocated_out", "shared_knowledge", "support_spending", "loans", "procurement",
     "talent_cross_province", "knowledge_cross_province", "graduates", "talent_inflow",
-    "talent_exit", "lapsed", "co_prob",
+    "talent_exit", "lapsed", "co_prob", "residents_moved",
 )
 
 

@@ -25,6 +25,7 @@ from model.submodels.migrate import migrate
 from model.submodels.operate import operate
 from model.submodels.relocate import relocate
 from model.submodels.renew import renew
+from model.submodels.settle import settle
 from model.submodels.spill import spill
 
 __all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS", "last_step"]
@@ -33,7 +34,7 @@ __all__ = ["InnovationModel", "CITY_COLUMNS", "REGION_COLUMNS", "last_step"]
 CITY_COLUMNS = (
     "step", "year", "city", "province", "index", "tier", "rank", "knowledge", "external",
     "talent", "firms", "vc_invested", "rd_spent", "innovations", "innov_value", "gdp", "wage",
-    "rent",
+    "rent", "residents",
     "platforms", "culture", "ip", "talent_in", "talent_out", "talent_entered", "talent_left",
     "founded", "failed", "local_moran", "lisa",
 )
@@ -44,7 +45,7 @@ REGION_COLUMNS = (
     "talent_migration", "talent_cross_province", "vc_invested", "vc_cross_province",
     "rd_spent", "rd_subsidy", "innovations", "firms_alive", "founded", "failed", "exits",
     "gdp", "income_level", "rd_intensity", "talent", "graduates", "talent_inflow",
-    "talent_exit", "lapsed",
+    "talent_exit", "lapsed", "residents_moved",
     *observe.COLLAB_INDICATORS,
 )
 
@@ -207,9 +208,10 @@ class InnovationModel(mesa.Model):
         8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter,
            unless the firm is left with no staff: it closes in next quarter's ``operate``).
         9. ``relocate``: firms under cost pressure move.
-        10. ``grow``: output from knowledge (own and absorbed this quarter), capital and
-            talent; capital accumulates; income level, wages and rents follow.
-        11. ``renew``: leavers leave, graduates and newcomers enter (unemployed: they are
+        10. ``settle``: residents move toward higher output per head (last quarter's).
+        11. ``grow``: output from knowledge (own and absorbed this quarter), capital,
+            residents and talent; capital accumulates; income level, wages and rents follow.
+        12. ``renew``: leavers leave, graduates and newcomers enter (unemployed: they are
             hired next quarter), after ``grow`` so that this quarter's output is made by
             the talent that worked in it.
         Then the step is observed.
@@ -233,6 +235,7 @@ class InnovationModel(mesa.Model):
         if not self.params.migrate_before_hire:
             migrate(w, rng)
         relocate(w, rng, w.tick["vc_invested"])
+        settle(w, rng)
         grow(w, rng)
         renew(w, rng)
         w.step += 1
@@ -391,7 +394,8 @@ class InnovationModel(mesa.Model):
             "vc_invested": tick["vc_invested"].copy(), "rd_spent": tick["rd_spent"].copy(),
             "innovations": tick["innovations"].copy(),
             "innov_value": tick["innov_value"].copy(), "gdp": c.gdp.copy(), "wage": c.wage.copy(),
-            "rent": c.rent.copy(), "platforms": c.platforms.copy(), "culture": c.culture.copy(),
+            "rent": c.rent.copy(), "residents": c.population.copy(),
+            "platforms": c.platforms.copy(), "culture": c.culture.copy(),
             "ip": c.ip.copy(), "talent_in": tick["talent_in"].copy(),
             "talent_out": tick["talent_out"].copy(),
             "talent_entered": tick["graduates"] + tick["talent_inflow"],
@@ -423,6 +427,7 @@ class InnovationModel(mesa.Model):
             "talent": float(w.talent.n), "graduates": float(tick["graduates"].sum()),
             "talent_inflow": float(tick["talent_inflow"].sum()),
             "talent_exit": float(tick["talent_exit"].sum()), "lapsed": float(tick["lapsed"].sum()),
+            "residents_moved": float(tick["residents_moved"].sum()),
             "ind_achievement_sharing": float(tick["collab_value_cross"].sum()),
             "ind_resource_sharing": float(tick["shared_knowledge"].sum()
                                           + tick["knowledge_cross_province"].sum()),

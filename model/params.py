@@ -199,6 +199,17 @@ class Params(_Validated):
                              "term of Nelson & Phelps 1966, AER 56, and Benhabib & Spiegel 1994,"
                              " J. Monetary Econ. 34)", "Speed at which a city's TFP closes its "
                              "log gap to the frontier, at full absorptive capacity.")
+    resident_mobility: float = p(0.0, "1/year", 0.0, 1.0, "assumption",
+                                 "Residents' migration (settle): the share of a city's "
+                                 "residents moving per year per unit of log gap in output per "
+                                 "head to a better-off city; 0 holds every city at the 2000 "
+                                 "census.")
+    resident_distance_km: float = p(300.0, "km", 1.0, 5000.0, "assumption",
+                                    "Distance decay of a moving resident's destination choice "
+                                    "(settle).")
+    resident_barrier: float = p(1.0, "1", 0.0, 20.0, "assumption",
+                                "Log penalty on a resident's destination across a provincial "
+                                "border still standing (settle: hukou, family, language).")
     revenue_income_elasticity: float = p(0.5, "1", 0.0, 2.0, "assumption (as wage_elasticity)",
                                          "Elasticity of a firm's revenue per employee to its "
                                          "city's output per head relative to the region "

@@ -67,3 +67,22 @@ def test_real_gdp_growth_fact_from_the_shipped_data():
     nominal = geo.extra["gdp_2021"].sum() / geo.gdp.sum()
     assert nominal == pytest.approx(11.27, abs=0.01)
     assert real_gdp_growth_fact(geo) == pytest.approx(nominal / 1.923, rel=1e-3)
+
+
+def test_resident_scores_hand_case_and_the_null():
+    import dataclasses
+
+    from experiments.analysis.patterns import resident_scores
+
+    geo = yrd()
+    geo2 = dataclasses.replace(geo, population=np.array([1.0, 1.0]),
+                               extra={**geo.extra, "population_2021": np.array([1.0, 2.0])})
+    s = resident_scores(np.array([1.0, 3.0]), geo2)
+    assert s["resident_share_male"] == pytest.approx(
+        np.mean([abs(np.log(0.25 / (1 / 3))), abs(np.log(0.75 / (2 / 3)))]))
+    assert s["resident_change_corr"] == pytest.approx(1.0)
+    assert np.isnan(resident_scores(np.array([1.0, 1.0]), geo2)["resident_change_corr"])
+    # the null keeps the 2000 census: its error against the shipped 2021 residents
+    null = score_null(geo)["resident_share_male"]
+    assert null == pytest.approx(resident_scores(geo.population.astype(float), geo)[
+        "resident_share_male"]) and 0.15 < null < 0.25

@@ -23,7 +23,10 @@ Facts (shared/DOMAIN.md, "Facts to calibrate against"):
 
 Independent checks, never in the calibration loss: the region's real GDP growth 2001-2021
 (the shipped nominal GDPs deflated by the shipped national GDP deflator: 11.27 / 1.923 =
-5.86-fold; :func:`real_gdp_growth_fact`) and Hefei's output growth.
+5.86-fold; :func:`real_gdp_growth_fact`), Hefei's output growth, and where residents went
+(``settle``): the 2021 resident shares against the shipped 2021 residents (mean absolute
+log error; the null keeps the 2000 census shares) and the correlation of each city's log
+change in residents with the data's (undefined when residents do not move).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from model.geography import Geography
 from model.observe import COLLAB_INDICATORS, compute_tiers
 
 __all__ = ["FACT_TIER", "FACT_COUNTS", "score_run", "score_null", "named_hits",
-           "gdp_share_error", "real_gdp_growth_fact", "END_2001", "END_2021",
+           "gdp_share_error", "resident_scores", "real_gdp_growth_fact", "END_2001", "END_2021",
            "FAST_INDICATORS", "SLOW_INDICATORS"]
 
 TIER2_NAMED = ("Hangzhou", "Nanjing", "Suzhou", "Wuxi", "Ningbo", "Hefei", "Wenzhou",
@@ -85,6 +88,24 @@ def _gdp_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
     return {"gdp_share_male": gdp_share_error(gdp, geo.extra["gdp_2021"])}
 
 
+def resident_scores(residents: np.ndarray, geo: Geography) -> dict[str, float]:
+    """Where residents went by 2021, against the shipped 2021 residents.
+
+    ``resident_share_male``: :func:`gdp_share_error` of the resident shares;
+    ``resident_change_corr``: correlation of ``log(N_2021 / N_2000)`` across cities with the
+    data's (nan when the model's changes do not vary). Example: residents [1, 3] from [1, 1]
+    against data [1, 2] -> share error mean(|log(.25/(1/3))|, |log(.75/(2/3))|) = 0.2027,
+    correlation 1.
+    """
+    fact = geo.extra["population_2021"]
+    start = np.asarray(geo.population, dtype=float)
+    dm, df = np.log(residents / start), np.log(fact / start)
+    corr = (float(np.corrcoef(dm, df)[0, 1]) if np.std(dm) > 1e-12 and np.std(df) > 0
+            else float("nan"))
+    return {"resident_share_male": gdp_share_error(residents, fact),
+            "resident_change_corr": corr}
+
+
 def score_null(geo: Geography) -> dict[str, Any]:
     """The persistence null model scored on the facts it can be scored on."""
     tiers = compute_tiers(geo.gdp)
@@ -97,6 +118,9 @@ def score_null(geo: Geography) -> dict[str, Any]:
            "gdp_cv_2021": float(geo.gdp.std() / geo.gdp.mean()),
            "rank_corr_2001_gdp": 1.0}
     out.update(_gdp_scores(geo.gdp, geo))
+    if "population_2021" in geo.extra:
+        out["resident_share_male"] = resident_scores(
+            np.asarray(geo.population, dtype=float), geo)["resident_share_male"]
     return out
 
 
@@ -138,6 +162,8 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
         if 2021 in annual.index and 2001 in annual.index else float("nan"),
     }
     out.update(_gdp_scores(gdp, geo))
+    if "residents" in last.columns and "population_2021" in geo.extra:
+        out.update(resident_scores(last["residents"].to_numpy(dtype=float), geo))
     ind = region[list(COLLAB_INDICATORS)].rolling(4, min_periods=1).sum().set_index(
         region["step"])
     growth = {k: float(ind.loc[END_2021, k] / ind.loc[END_2011, k])

@@ -97,7 +97,11 @@ def summarise_scores(scores: list[dict], geo) -> dict:
         "fast_beat_slow_share": mean["fast_beat_slow"],
         "named_hit_rate": {c: float(np.mean([s["hits"][c] for s in scores])) for c in FACT_TIER},
         "null": {k: null[k] for k in ("named_hits", "hits", "hefei_tier2", "tier_1", "tier_2",
-                                      "tier_3", "tier_4", "gdp_cv_2021", "gdp_share_male")},
+                                      "tier_3", "tier_4", "gdp_cv_2021", "gdp_share_male",
+                                      "resident_share_male") if k in null},
+        **{k: _spread([s[k] for s in scores]) for k in ("resident_share_male",
+                                                        "resident_change_corr")
+           if all(k in s for s in scores)},
     }
 
 

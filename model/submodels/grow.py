@@ -53,7 +53,7 @@ __all__ = ["grow", "compute_output", "compute_tfp_start", "compute_tfp", "comput
            "compute_wage",
            "compute_rent", "compute_income_level"]
 
-RENT_INCOME_ELASTICITY = 0.5  # assumption, documented in ODD 7.10
+RENT_INCOME_ELASTICITY = 0.5  # assumption, documented in ODD 7.11
 
 
 def compute_output(tfp: np.ndarray, capital: np.ndarray, population: np.ndarray,
