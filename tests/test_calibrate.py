@@ -94,14 +94,19 @@ def test_shipped_calibration_is_current_and_its_record_is_consistent():
     from experiments.inference.calibrate import TARGETS, targets_met
     from model.scenario import load_scenario
 
-    rec = json.loads(open("scenarios/yrd_calibrated.json").read())
-    assert set(rec["targets"]) == set(TARGETS)  # recorded with the current targets
-    assert rec["met"] == targets_met(rec["validation"]["per_seed"])
-    assert len(rec["validation"]["per_seed"]) == len(rec["validation_seeds"]) == 20
+    # two stages: the posterior's point on the history, then residents' migration on it
     cal = load_scenario("yrd_calibrated.toml")
-    assert "base = \"yrd_history.toml\"" in open("scenarios/yrd_calibrated.toml").read()
-    for k, v in rec["best"]["params"].items():
-        assert getattr(cal.params, k) == v
+    for name, base in (("yrd_posterior_point", "yrd_history"),
+                       ("yrd_calibrated", "yrd_posterior_point")):
+        rec = json.loads(open(f"scenarios/{name}.json").read())
+        assert set(rec["targets"]) == set(TARGETS)  # recorded with the current targets
+        assert rec["met"] == targets_met(rec["validation"]["per_seed"])
+        assert len(rec["validation"]["per_seed"]) == len(rec["validation_seeds"]) == 20
+        assert f'base = "{base}.toml"' in open(f"scenarios/{name}.toml").read()
+        for k, v in rec["best"]["params"].items():  # both stages' choices hold in the end
+            assert getattr(cal.params, k) == v
+    assert rec["spec"]["free"].keys() == {"resident_mobility", "resident_distance_km",
+                                          "resident_barrier"}
 
 
 def test_candidates_from_a_posterior_are_its_particles_closest_to_the_facts(tmp_path):

@@ -28,23 +28,28 @@ SEEDS = 20
 
 #: target -> the measured reason it is missed (docs/VALIDATION.md, "Emergence").
 MISSES: dict[str, str] = {
-    "named_hits_beat_null": "9.55 of 11: better than the null's 9 but short of 10. The model "
-                            "places Hefei (tier 2 in all seeds) and Nantong (tier 3 in 60%) "
-                            "that the null misses, but puts Changzhou in tier 3 in 80% of the "
-                            "seeds: a research-poor city whose innovation came from private "
-                            "manufacturing firms, which the model's research-, knowledge- and "
-                            "VC-driven innovation does not carry",
-    "index_growth_150_700x": "134x (5-95%: 120-150x) from the end of 2001: an innovation's "
-                             "value follows the income level, and real output grows 3.1-fold "
-                             "(fact: 5.86-fold); with R&D held near its 2021 level (2.3% of "
-                             "output) nothing else multiplies the value of innovation",
-    "gdp_shares_beat_null": "mean absolute log error of the 2021 GDP shares 0.217 against the "
-                            "null's 0.183: catch-up lifts every small city (about +0.2 in log "
-                            "share for Anhui's small cities and Zhejiang's mid-sized ones, "
-                            "which lost share in fact) and Hefei gains +0.23 in log share "
-                            "(fact: +0.79); with residents fixed at the 2000 census nothing "
-                            "concentrates growth where people moved, and no mechanism "
-                            "separates the provinces",
+    "named_hits_beat_null": "9.30 of 11: better than the null's 9 but short of 10. The model "
+                            "places Hefei (tier 2 in all seeds) and Nantong (tier 3 in 75%) "
+                            "that the null misses, but puts Changzhou in tier 3 in 85% of the "
+                            "seeds and Wenzhou in 50%: research-poor cities whose innovation "
+                            "came from private manufacturing firms, which the model's "
+                            "research-, knowledge- and VC-driven innovation does not carry",
+    "index_growth_150_700x": "148x (5-95%: 128-166x) from the end of 2001, just short: an "
+                             "innovation's value follows the income level, and real output "
+                             "grows 3.3-fold (fact: 5.86-fold); with R&D held near its 2021 "
+                             "level (2.3% of output) nothing else multiplies the value of "
+                             "innovation",
+    "gdp_shares_beat_null": "mean absolute log error of the 2021 GDP shares 0.191 against the "
+                            "null's 0.183: residents now move to richer cities (their 2021 "
+                            "shares beat the null's, 0.139 against 0.206), but the model's "
+                            "changes in GDP share are too flat (sd 0.075 against the facts' "
+                            "0.237 in one run): Hefei gains +0.19 in log share (fact +0.79) "
+                            "and the small Anhui and southern Zhejiang cities that lost share "
+                            "in fact keep it; no mechanism separates the provinces",
+    "collab_index_247_pm_40": "297 (5-95%: 281-326), above 247 + 40: the collaborative index "
+                              "rises with the index growth (rank correlation 0.96 over the "
+                              "Latin hypercube of the earlier calibration), so with growth near "
+                              "the fact's lower band it overshoots",
 }
 
 
@@ -81,6 +86,9 @@ CHECKS = {
     "gdp_shares_beat_null": lambda s: (s["gdp_share_male"]["median"]
                                        < s["null"]["gdp_share_male"]),
     "collab_index_247_pm_40": lambda s: abs(s["collab_index_2021"]["median"] - 247.11) <= 40,
+    # held out of every calibration: where residents went (settle), against the 2000 census
+    "resident_shares_beat_null": lambda s: (s["resident_share_male"]["median"]
+                                            < s["null"]["resident_share_male"]),
     "indicators_all_grow": lambda s: s["indicators_all_grow_share"] >= 0.5,
     "first_three_indicators_faster": lambda s: s["fast_beat_slow_share"] >= 0.5,
 }
@@ -102,6 +110,6 @@ def test_a_pool_of_test_workers_runs_this_file_on_one_worker(request):
     """The xdist_group mark above takes effect under ``./dev test`` (``--dist loadgroup``):
     pytest-xdist then adds the group to the test's id. With pytest 9.2 it silently did
     not (pyproject.toml pins pytest below 9.2), and every worker built the 20 runs."""
-    if not request.config.getvalue("loadgroup"):
+    if not getattr(request.config.option, "loadgroup", False):  # no such option without xdist
         pytest.skip("not in a pool of test workers with --dist loadgroup")
     assert request.node.nodeid.endswith("@emergence"), request.node.nodeid

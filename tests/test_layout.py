@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
 ROLES = ("running", "inference", "analysis", "presentation")
 TOP = {"__init__.py", "cli.py", "README.md", "specs", "yrd_calibration.toml",
-       "yrd_posterior.toml", *ROLES}
+       "yrd_calibration_residents.toml", "yrd_posterior.toml", *ROLES}
 
 
 def test_the_top_of_experiments_holds_only_the_cli_the_specs_and_the_role_packages():
