@@ -403,18 +403,40 @@ def test_target_probabilities_weigh_the_particles():
             "hefei_tier2": 1, "log_index_growth": math.log(300), "collab_index_2021": 250,
             "gdp_share_error": 0.1, "gdp_cv_2021": 1.1, "log_rd_intensity_ratio": 0.3,
             "log_rd_intensity_2021": math.log(0.03), "log_real_gdp_growth": 1.7,
-            "indicators_all_grow": 1, "fast_beat_slow": 1}
+            "indicators_all_grow": 1, "fast_beat_slow": 1, "resident_share_error": 0.14}
     bad = {**good, "tier_1": 2, "named_misses": 3, "log_index_growth": math.log(60),
-           "gdp_share_error": 0.2}
+           "gdp_share_error": 0.2, "resident_share_error": 0.25}
     p = target_probabilities(pd.DataFrame([{**good, "weight": 3.0}, {**bad, "weight": 1.0}]))
     assert set(p) == set(TARGETS)
     assert p["shanghai_alone"] == pytest.approx(0.75) and p["index_growth"] == pytest.approx(0.75)
     assert p["gdp_shares"] == pytest.approx(0.75) and p["tier_2"] == pytest.approx(1.0)
-    assert p["rd_level"] == pytest.approx(1.0)
-    # an older particles table without the R&D level: that target is unknown, not 0
-    old = pd.DataFrame([{**good, "weight": 1.0}]).drop(columns="log_rd_intensity_2021")
+    assert p["rd_level"] == pytest.approx(1.0) and p["resident_shares"] == pytest.approx(0.75)
+    # an older particles table without the R&D level or the residents: those targets are
+    # unknown, not 0
+    old = pd.DataFrame([{**good, "weight": 1.0}]).drop(
+        columns=["log_rd_intensity_2021", "resident_share_error"])
     q = target_probabilities(old)
-    assert math.isnan(q["rd_level"]) and q["shanghai_alone"] == pytest.approx(1.0)
+    assert math.isnan(q["rd_level"]) and math.isnan(q["resident_shares"])
+    assert q["shanghai_alone"] == pytest.approx(1.0)
+
+
+def test_where_residents_went_is_a_statistic_with_the_null_as_its_scale():
+    from experiments.analysis.patterns import score_null
+    from experiments.inference.posterior import STATISTICS, null_statistics, statistics_of
+    from model.geography import yrd
+
+    geo = yrd()
+    null = null_statistics(geo)["resident_share_error"]
+    assert null == pytest.approx(score_null(geo)["resident_share_male"])
+    assert STATISTICS["resident_share_error"].scale == pytest.approx(null, abs=0.0005)
+    score = {"tier_1": 1, "tier_2": 8, "tier_3": 9, "tier_4": 23, "named_hits": 10,
+             "hefei_tier2": 1.0, "index_growth": 300.0, "collab_index_2021": 250.0,
+             "gdp_share_male": 0.19, "gdp_cv_2021": 1.1, "rd_intensity_ratio_2021_2011": 1.5,
+             "rd_intensity_2021": 0.03, "real_gdp_growth": 3.0, "indicators_all_grow": True,
+             "fast_beat_slow": True}
+    assert math.isnan(statistics_of(score)["resident_share_error"])  # residents not scored
+    assert statistics_of({**score, "resident_share_male": 0.14})[
+        "resident_share_error"] == pytest.approx(0.14)
 
 
 def test_the_sampler_space_is_standard_normal_and_maps_back_to_the_prior():

@@ -118,6 +118,10 @@ STATISTICS: dict[str, Statistic] = {
     "gdp_share_error": Statistic(0.0, 0.183, "shipped 2001 and 2021 GDPs (model/data/"
                                  "yrd_cities.csv); scale: the persistence null's error",
                                  "mean absolute log error of the 2021 GDP shares"),
+    "resident_share_error": Statistic(0.0, 0.206, "shipped 2000 (census) and 2021 residents "
+                                      "(model/data/yrd_cities.csv); scale: the persistence "
+                                      "null's error (the 2000 shares)",
+                                      "mean absolute log error of the 2021 resident shares"),
     "gdp_cv_2021": Statistic(1.14, 0.1, "shipped 2021 GDPs: cross-city CV 1.14",
                              "cross-city coefficient of variation of GDP, end of 2021"),
     "log_rd_intensity_ratio": Statistic(
@@ -168,6 +172,8 @@ TARGETS: dict[str, tuple[str, Callable[[Mapping[str, float]], bool]]] = {
     "gdp_cv_falls": ("cross-city CV of GDP below 2001's 1.34", lambda x: x["gdp_cv_2021"] < 1.34),
     "gdp_shares": ("2021 GDP shares closer than the persistence null's (0.183)",
                    lambda x: x["gdp_share_error"] < 0.183),
+    "resident_shares": ("2021 resident shares closer than the 2000 census's (0.206)",
+                        lambda x: x["resident_share_error"] < 0.206),
     "collab_index": ("collaborative index 247 +/- 40",
                      lambda x: abs(x["collab_index_2021"] - 247.11) <= 40),
     "indicators_grow": ("its five indicators all grow", lambda x: x["indicators_all_grow"] == 1),
@@ -204,7 +210,8 @@ def null_statistics(geo) -> dict[str, float]:
     n = score_null(geo)
     return {**{f"tier_{k}": float(n[f"tier_{k}"]) for k in (1, 2, 3, 4)},
             "named_misses": float(11 - n["named_hits"]), "hefei_tier2": n["hefei_tier2"],
-            "gdp_share_error": float(n["gdp_share_male"]), "gdp_cv_2021": n["gdp_cv_2021"]}
+            "gdp_share_error": float(n["gdp_share_male"]), "gdp_cv_2021": n["gdp_cv_2021"],
+            "resident_share_error": float(n.get("resident_share_male", float("nan")))}
 
 
 def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
@@ -222,6 +229,7 @@ def statistics_of(score: Mapping[str, Any]) -> dict[str, float]:
         "log_index_growth": log(score["index_growth"]),
         "collab_index_2021": float(score["collab_index_2021"]),
         "gdp_share_error": float(score["gdp_share_male"]),
+        "resident_share_error": float(score.get("resident_share_male", float("nan"))),
         "gdp_cv_2021": float(score["gdp_cv_2021"]),
         "log_rd_intensity_ratio": log(score["rd_intensity_ratio_2021_2011"]),
         "log_rd_intensity_2021": log(score["rd_intensity_2021"]),
