@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
-from model.submodels.spill import compute_barrier
 
 __all__ = ["settle", "compute_resident_moves", "MAX_RESIDENT_OUTFLOW"]
 
@@ -69,9 +68,8 @@ def settle(world: World, rng: np.random.Generator) -> None:
     c, prm, geo = world.city, world.params, world.geo
     if prm.resident_mobility <= 0 or geo.n < 2:
         return
-    barrier = world.barrier if world.barrier is not None else compute_barrier(
-        geo.province, world.policy["integration"])
-    moves = compute_resident_moves(c.population, c.gdp, geo.dist_km, barrier,
+    # world.barrier: the provincial barrier left, set by this quarter's spill (which runs first)
+    moves = compute_resident_moves(c.population, c.gdp, geo.dist_km, world.barrier,
                                    prm.resident_mobility, prm.resident_distance_km,
                                    prm.resident_barrier)
     world.tick["residents_moved"] += moves.sum(axis=1)
