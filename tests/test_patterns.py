@@ -86,3 +86,40 @@ def test_resident_scores_hand_case_and_the_null():
     null = score_null(geo)["resident_share_male"]
     assert null == pytest.approx(resident_scores(geo.population.astype(float), geo)[
         "resident_share_male"]) and 0.15 < null < 0.25
+
+
+def test_share_change_scores_hand_case():
+    import dataclasses
+
+    from experiments.analysis.patterns import share_change_scores
+
+    geo = yrd()
+    geo2 = dataclasses.replace(geo, gdp=np.array([1.0, 1.0]), province=np.array([0, 1]),
+                               extra={**geo.extra, "gdp_2021": np.array([1.0, 2.0])})
+    s = share_change_scores(np.array([1.0, 3.0]), geo2)
+    assert s["gdp_share_change_sd"] == pytest.approx((np.log(1.5) - np.log(0.5)) / 2)
+    assert s["gdp_share_change_corr"] == pytest.approx(1.0)
+    prov = s["gdp_share_change_province"]  # one city per province: its own change
+    assert prov[geo.provinces[1]] == pytest.approx(np.log(1.5))
+    flat = share_change_scores(np.array([2.0, 2.0]), geo2)  # shares unchanged
+    assert flat["gdp_share_change_sd"] == 0.0 and np.isnan(flat["gdp_share_change_corr"])
+
+
+def test_share_change_decomposition_hand_case_and_the_yrd_data():
+    from experiments.analysis.patterns import share_change_decomposition
+
+    d = share_change_decomposition(np.ones(4), np.exp([1.0, -1.0, 2.0, 4.0]),
+                                   np.array([0, 0, 1, 1]))
+    assert d["sd"] == pytest.approx(np.sqrt(3.25))
+    assert d["between_share"] == pytest.approx(2.25 / 3.25)
+    assert d["group_means_error"] == pytest.approx(1.0)
+    # the shipped data: the null's error is the mean absolute change; the provinces'
+    # means alone would leave a smaller one (docs/VALIDATION.md quotes both)
+    geo = yrd()
+    y = share_change_decomposition(geo.gdp, geo.extra["gdp_2021"], geo.province)
+    assert y["sd"] == pytest.approx(0.237, abs=0.001)
+    assert y["between_share"] == pytest.approx(0.292, abs=0.001)
+    assert y["group_means_error"] == pytest.approx(0.139, abs=0.001)
+    assert y["group_means_error"] < score_null(geo)["gdp_share_male"]
+    assert set(d["group_means"]) == {0, 1}
+    assert d["group_means"][1] - d["group_means"][0] == pytest.approx(3.0)

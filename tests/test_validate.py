@@ -16,6 +16,13 @@ def test_validation_runs_and_reports_every_pattern(tmp_path):
     assert set(res["named_hit_rate"]) >= {"Shanghai", "Hefei", "Nantong", "Taizhou"}
     assert res["null"]["named_hits"] == 9  # the persistence null model, scored alike
     assert 0 <= res["named_hits_mean"] <= 11
+    # the GDP-share diagnostics: the data's split by province, the runs' against it
+    prov = res["gdp_share_change_province"]
+    assert set(prov) == {"Shanghai", "Jiangsu", "Zhejiang", "Anhui"}
+    assert prov["Jiangsu"]["fact"] > 0 > prov["Zhejiang"]["fact"]
+    assert res["gdp_share_change_fact"]["between_share"] == pytest.approx(0.292, abs=0.001)
+    assert res["gdp_share_change_sd"]["fact"] == res["gdp_share_change_fact"]["sd"]
+    assert -1 <= res["gdp_share_change_corr"]["median"] <= 1
     assert (tmp_path / "patterns.png").exists() and (tmp_path / "named_cities.png").exists()
 
 

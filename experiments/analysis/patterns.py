@@ -27,6 +27,11 @@ Independent checks, never in the calibration loss: the region's real GDP growth 
 (``settle``): the 2021 resident shares against the shipped 2021 residents (mean absolute
 log error; the null keeps the 2000 census shares) and the correlation of each city's log
 change in residents with the data's (undefined when residents do not move).
+
+Diagnostics of the 2021 GDP shares (:func:`share_change_scores`,
+:func:`share_change_decomposition`), reported, not targets: how far and how much like the
+data each city's log GDP share moved from 2001, and how much of the data's movement lies
+between the provinces rather than within them.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ from model.geography import Geography
 from model.observe import COLLAB_INDICATORS, compute_tiers
 
 __all__ = ["FACT_TIER", "FACT_COUNTS", "score_run", "score_null", "named_hits",
-           "gdp_share_error", "resident_scores", "real_gdp_growth_fact", "END_2001", "END_2021",
+           "gdp_share_error", "share_change_scores", "share_change_decomposition",
+           "resident_scores", "real_gdp_growth_fact", "END_2001", "END_2021",
            "FAST_INDICATORS", "SLOW_INDICATORS"]
 
 TIER2_NAMED = ("Hangzhou", "Nanjing", "Suzhou", "Wuxi", "Ningbo", "Hefei", "Wenzhou",
@@ -86,6 +92,55 @@ def real_gdp_growth_fact(geo: Geography, start_year: int = 2001, end_year: int =
 
 def _gdp_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
     return {"gdp_share_male": gdp_share_error(gdp, geo.extra["gdp_2021"])}
+
+
+def _log_share_change(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    return np.log(end / end.sum()) - np.log(start / start.sum())
+
+
+def share_change_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
+    """How each city's log GDP share moved from the start (2001) in a run, against the data.
+
+    ``gdp_share_change_sd``: the standard deviation across cities of the run's change in
+    log share; ``gdp_share_change_corr``: its correlation with the data's change (2001 to
+    the shipped 2021 GDPs; nan when the run's changes do not vary). Example: GDP [1, 1] ->
+    [1, 3] against data [1, 2]: changes [log(.25/.5), log(.75/.5)] = [-0.693, 0.405]
+    against [log(2/3), log(4/3)] = [-0.405, 0.288]: sd 0.549, correlation 1.
+    ``gdp_share_change_province``: the run's mean change over each province's cities.
+    """
+    dm = _log_share_change(geo.gdp, gdp)
+    df = _log_share_change(geo.gdp, geo.extra["gdp_2021"])
+    corr = (float(np.corrcoef(dm, df)[0, 1]) if np.std(dm) > 1e-12 and np.std(df) > 0
+            else float("nan"))
+    by_prov = pd.Series(dm).groupby(np.asarray(geo.province)).mean()
+    return {"gdp_share_change_sd": float(np.std(dm)), "gdp_share_change_corr": corr,
+            "gdp_share_change_province": {geo.provinces[int(k)]: float(v)
+                                          for k, v in by_prov.items()}}
+
+
+def share_change_decomposition(start: np.ndarray, end: np.ndarray,
+                               groups: np.ndarray) -> dict[str, float]:
+    """Split the cities' change in log share into between- and within-group parts.
+
+    ``sd``: the standard deviation across cities of the change; ``between_share``: the
+    share of its variance that lies between the groups' means (each city counted once);
+    ``group_means_error``: the mean absolute error left if every city were given its
+    group's mean change (what knowing only the groups, e.g. the provinces, could explain;
+    the persistence null's error is the mean absolute change itself). Example: equal starts
+    ending in proportion to exp([1, -1, 2, 4]), groups [0, 0, 1, 1]: the changes are those
+    values less a common constant (variance 3.25, sd 1.803); the group means [0, 0, 3, 3]
+    less it (variance 2.25): between share 2.25 / 3.25 = 0.692, group-means error 1.
+    ``group_means``: each group's mean change, by group label.
+    """
+    d = pd.Series(_log_share_change(start, end))
+    by = d.groupby(np.asarray(groups))
+    g = by.transform("mean").to_numpy()
+    var = float(np.var(d))
+    return {"sd": float(np.sqrt(var)),
+            "between_share": float(np.var(g) / var) if var > 0 else float("nan"),
+            "group_means_error": float(np.mean(np.abs(d.to_numpy() - g))),
+            "group_means": {k: float(v) for k, v in by.mean().items()}}
 
 
 def resident_scores(residents: np.ndarray, geo: Geography) -> dict[str, float]:
@@ -162,6 +217,7 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
         if 2021 in annual.index and 2001 in annual.index else float("nan"),
     }
     out.update(_gdp_scores(gdp, geo))
+    out.update(share_change_scores(gdp, geo))
     if "residents" in last.columns and "population_2021" in geo.extra:
         out.update(resident_scores(last["residents"].to_numpy(dtype=float), geo))
     ind = region[list(COLLAB_INDICATORS)].rolling(4, min_periods=1).sum().set_index(

@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.compare import replicate_seeds
-from experiments.analysis.patterns import FACT_TIER, real_gdp_growth_fact, score_null, score_run
+from experiments.analysis.patterns import (
+    FACT_TIER,
+    real_gdp_growth_fact,
+    score_null,
+    score_run,
+    share_change_decomposition,
+)
 from experiments.running.cache import cached_run
 from experiments.running.output import OutputError, check_output_dir, output_dir
 from experiments.running.run import process_pool
@@ -67,6 +73,9 @@ def summarise_scores(scores: list[dict], geo) -> dict:
     """
     null = score_null(geo)
     fact_gdp = geo.extra["gdp_2021"]
+    # how the data's shares moved: between and within provinces (reported, not a target)
+    fact_change = share_change_decomposition(geo.gdp, fact_gdp, geo.province)
+    fact_prov = fact_change.pop("group_means")
     mean = {k: float(np.mean([s[k] for s in scores])) for k in (
         "named_hits", "hefei_tier2", "tier_1", "tier_2", "tier_3", "tier_4", "gdp_share_male",
         "rank_corr_2001_gdp", "indicators_all_grow", "fast_beat_slow")}
@@ -99,6 +108,14 @@ def summarise_scores(scores: list[dict], geo) -> dict:
         "null": {k: null[k] for k in ("named_hits", "hits", "hefei_tier2", "tier_1", "tier_2",
                                       "tier_3", "tier_4", "gdp_cv_2021", "gdp_share_male",
                                       "resident_share_male") if k in null},
+        "gdp_share_change_sd": _spread([s["gdp_share_change_sd"] for s in scores],
+                                       fact_change["sd"]),
+        "gdp_share_change_corr": _spread([s["gdp_share_change_corr"] for s in scores]),
+        "gdp_share_change_province": {
+            p: {"mean": float(np.mean([s["gdp_share_change_province"][p] for s in scores])),
+                "fact": fact_prov[i]}
+            for i, p in enumerate(geo.provinces)},
+        "gdp_share_change_fact": fact_change,
         **{k: _spread([s[k] for s in scores]) for k in ("resident_share_male",
                                                         "resident_change_corr")
            if all(k in s for s in scores)},
