@@ -37,7 +37,7 @@ KNOWN_MISSES = {
     "g60_corridor": "the calibrated base (yrd_history.toml) already holds the documented G60 "
                     "corridor (2017-2019 on, with integration and platform sharing); starting "
                     "it in 2016 with joint tax relief and more sharing lowers the corridor "
-                    "cities' share, -0.010 [-0.015, -0.006] at 16 seeds",
+                    "cities' share, -0.0069 [-0.0114, -0.0024] at 16 seeds",
     "boston": "founding falls (-632 [-686, -579] startups at 12 seeds) although VC invested "
               "rises 2.4-fold: founding responds to a city's VC relative to the regional mean "
               "(model/submodels/found.py), so a region-wide rise in VC does not raise it, and "
@@ -49,11 +49,7 @@ KNOWN_MISSES = {
                 "basic research, and the new startups add little innovation by 2021",
     "hefei_push": "Hefei already reaches tier 2 in the calibrated history (its documented "
                   "push is in the base); tripling its budget from 2008 on top moves its rank "
-                  "by +0.06 [-0.39, +0.52] at 16 seeds",
-    "financial_synergy": "cross-province VC rises (the lever works) and Anhui founds +24 "
-                         "more startups [-12, +61] at 16 seeds: positive but within noise "
-                         "at the calibrated point (over the posterior it holds in 85% of "
-                         "draws)",
+                  "by +0.13 [-0.35, +0.60] at 16 seeds",
 }
 
 
