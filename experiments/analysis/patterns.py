@@ -94,6 +94,13 @@ def _gdp_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
     return {"gdp_share_male": gdp_share_error(gdp, geo.extra["gdp_2021"])}
 
 
+def _corr(model: np.ndarray, data: np.ndarray) -> float:
+    """Correlation across cities of a run's changes with the data's (nan when either is flat)."""
+    if np.std(model) > 1e-12 and np.std(data) > 0:
+        return float(np.corrcoef(model, data)[0, 1])
+    return float("nan")
+
+
 def _log_share_change(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     return np.log(end / end.sum()) - np.log(start / start.sum())
@@ -109,14 +116,12 @@ def share_change_scores(gdp: np.ndarray, geo: Geography) -> dict[str, float]:
     against [log(2/3), log(4/3)] = [-0.405, 0.288]: sd 0.549, correlation 1.
     ``gdp_share_change_province``: the run's mean change over each province's cities.
     """
-    dm = _log_share_change(geo.gdp, gdp)
-    df = _log_share_change(geo.gdp, geo.extra["gdp_2021"])
-    corr = (float(np.corrcoef(dm, df)[0, 1]) if np.std(dm) > 1e-12 and np.std(df) > 0
-            else float("nan"))
-    by_prov = pd.Series(dm).groupby(np.asarray(geo.province)).mean()
-    return {"gdp_share_change_sd": float(np.std(dm)), "gdp_share_change_corr": corr,
-            "gdp_share_change_province": {geo.provinces[int(k)]: float(v)
-                                          for k, v in by_prov.items()}}
+    run = share_change_decomposition(geo.gdp, gdp, geo.province)
+    corr = _corr(_log_share_change(geo.gdp, gdp),
+                 _log_share_change(geo.gdp, geo.extra["gdp_2021"]))
+    return {"gdp_share_change_sd": run["sd"], "gdp_share_change_corr": corr,
+            "gdp_share_change_province": {geo.provinces[int(k)]: v
+                                          for k, v in run["group_means"].items()}}
 
 
 def share_change_decomposition(start: np.ndarray, end: np.ndarray,
@@ -154,11 +159,8 @@ def resident_scores(residents: np.ndarray, geo: Geography) -> dict[str, float]:
     """
     fact = geo.extra["population_2021"]
     start = np.asarray(geo.population, dtype=float)
-    dm, df = np.log(residents / start), np.log(fact / start)
-    corr = (float(np.corrcoef(dm, df)[0, 1]) if np.std(dm) > 1e-12 and np.std(df) > 0
-            else float("nan"))
     return {"resident_share_male": gdp_share_error(residents, fact),
-            "resident_change_corr": corr}
+            "resident_change_corr": _corr(np.log(residents / start), np.log(fact / start))}
 
 
 def score_null(geo: Geography) -> dict[str, Any]:
