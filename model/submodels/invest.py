@@ -80,24 +80,42 @@ def compute_next_fund_size(committed: np.ndarray, invested: np.ndarray, proceeds
 
 
 def compute_deals(city: np.ndarray, signal: np.ndarray, ticket: np.ndarray,
-                  money: np.ndarray) -> np.ndarray:
+                  money: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
     """Which candidates get funded: best signals first while the city's money lasts.
 
     Parameters
     ----------
     city, signal, ticket : (K,) candidates.
     money : (N,) money available per city.
+    u : (K,) uniform draws in [0, 1), or None. With draws, the first candidate of a city
+        that no longer fits (the marginal deal) is funded when ``u < left / ticket``,
+        ``left`` the city's money not yet spent: a city's expected spending is then its
+        money, and a share smaller than one ticket buys a deal now and then instead of
+        never. Without draws the marginal deal is never funded.
 
     Returns
     -------
     bool (K,): funded. Example: one city with money 5, tickets [2, 2, 2], signals
-    [1, 3, 2] -> candidates 1 and 2 are funded (cumulative 2, 4 <= 5; the third would be 6).
+    [1, 3, 2] -> candidates 1 and 2 are funded (cumulative 2, 4 <= 5; the third would be
+    6); with draws, candidate 0 (the marginal deal, 1 left of its ticket 2) also is when
+    its draw is below 0.5.
     """
     order = np.lexsort((-signal, city))
     c_sorted = city[order]
     within = cumsum_within(c_sorted, ticket[order])
+    room = money[c_sorted]
+    fits = (within <= room + 1e-9) & (room > 0)
     funded = np.zeros(len(city), dtype=bool)
-    funded[order] = (within <= money[c_sorted] + 1e-9) & (money[c_sorted] > 0)
+    funded[order] = fits
+    if u is not None and len(city):
+        t = ticket[order]
+        before = within - t  # what the city has spent on the better candidates
+        # the marginal deal: the first in its city's order that does not fit
+        prev_fits = np.concatenate(([True], fits[:-1]))
+        first_in_city = np.concatenate(([True], c_sorted[1:] != c_sorted[:-1]))
+        marginal = ~fits & (first_in_city | prev_fits) & (room > 0)
+        left = np.clip(room - before, 0.0, None)
+        funded[order[marginal]] = u[order[marginal]] < left[marginal] / t[marginal]
     return funded
 
 
@@ -135,7 +153,7 @@ def invest(world: World, rng: np.random.Generator) -> None:
         money = alloc.sum(axis=0)
         signal = np.log1p(f.capability[cand]) + prm.screen_noise * rng.standard_normal(len(cand))
         ticket = np.asarray(prm.ticket)[stage] * world.income_level
-        funded = compute_deals(cc, signal, ticket, money)
+        funded = compute_deals(cc, signal, ticket, money, rng.random(len(cand)))
         if funded.any():
             _close_deals(world, cand[funded], ticket[funded], alloc, rng)
     _exits(world, rng)

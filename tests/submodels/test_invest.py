@@ -28,6 +28,35 @@ def test_deals_best_signal_first_within_money():
     assert f.tolist() == [False, False, True]
 
 
+def test_deals_fund_the_marginal_deal_with_the_probability_of_what_is_left():
+    city, signal, ticket = np.array([0, 0, 0]), np.array([1.0, 3.0, 2.0]), np.full(3, 2.0)
+    # 1 of the marginal deal's ticket of 2 is left: funded when its draw is below 0.5
+    lo = compute_deals(city, signal, ticket, np.array([5.0]), np.array([0.49, 0.9, 0.9]))
+    hi = compute_deals(city, signal, ticket, np.array([5.0]), np.array([0.51, 0.0, 0.0]))
+    assert lo.tolist() == [True, True, True] and hi.tolist() == [False, True, True]
+    # a share smaller than one ticket (city 1: 0.5 of 2) -> its best candidate (2) is
+    # funded when its draw is below 0.25; city 0 has no money and funds nothing whatever
+    # its draw
+    args = (np.array([1, 0, 1]), np.array([1.0, 3.0, 2.0]), np.full(3, 2.0),
+            np.array([0.0, 0.5]))
+    assert compute_deals(*args, np.array([0.0, 0.0, 0.2])).tolist() == [False, False, True]
+    assert compute_deals(*args, np.array([0.0, 0.0, 0.3])).tolist() == [False, False, False]
+    f = compute_deals(np.array([0, 1]), np.array([1.0, 1.0]), np.full(2, 2.0),
+                      np.array([0.5, 1.0]), np.array([0.3, 0.3]))
+    assert f.tolist() == [False, True]
+
+
+def test_deals_spend_a_city_s_money_on_average():
+    rng = np.random.default_rng(7)
+    city = np.zeros(4, dtype=np.int64)
+    signal, ticket, money = np.arange(4.0), np.array([3.0, 2.0, 2.0, 2.0]), np.array([4.5])
+    spent = [ticket[compute_deals(city, signal, ticket, money, rng.random(4))].sum()
+             for _ in range(20000)]
+    # best first: tickets 2 and 2 fit (4), the next (2) is the marginal deal, 0.5 left
+    assert np.mean(spent) == pytest.approx(4.5, abs=0.02)
+    assert set(np.unique(spent)) == {4.0, 6.0}
+
+
 def test_otc_market_raises_exits_of_young_backed_firms():
     from model.model import InnovationModel
     from tests.conftest import small_grid
