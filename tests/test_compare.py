@@ -5,7 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.analysis.compare import MEASURES, compare, replicate_seeds, summarise
+from experiments.analysis.compare import (
+    MEASURES,
+    SHOWN_MEASURES,
+    compare,
+    figure_measures,
+    replicate_seeds,
+    summarise,
+)
 from experiments.cli import main
 
 
@@ -145,3 +152,15 @@ def test_cli_prints_the_verdict_in_words_and_no_nan_interval_for_one_seed(tmp_pa
     out = capsys.readouterr().out
     assert "nan" not in out and "(no interval from 1 seed)" in out
     assert "claim: down, not shown: 1 seed gives no interval" in out
+
+
+def test_figure_measures_adds_claimed_measures_and_takes_a_summary_without_claims():
+    """A summary whose `expected` column is all missing (a float column) gives the shown
+    measures alone, without pandas' warning on filling a float column with a string."""
+    import warnings
+    none = pd.DataFrame({"measure": ["mean_index", "founded"], "expected": [np.nan, np.nan]})
+    some = pd.DataFrame({"measure": ["mean_index", "founded"], "expected": [np.nan, "up"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert figure_measures(none) == list(SHOWN_MEASURES)
+        assert figure_measures(some) == [*dict.fromkeys([*SHOWN_MEASURES, "founded"])]

@@ -364,7 +364,7 @@ def write_comparison(runs: pd.DataFrame, summary: pd.DataFrame, meta: dict[str, 
 
 def figure_measures(summary: pd.DataFrame) -> list[str]:
     """The measures a comparison's figure shows: :data:`SHOWN_MEASURES` and every claimed one."""
-    claimed = (summary.loc[summary["expected"].fillna("") != "", "measure"]
+    claimed = (summary.loc[summary["expected"].astype(object).fillna("") != "", "measure"]
                if "expected" in summary else [])
     return list(dict.fromkeys([*SHOWN_MEASURES, *claimed]))
 
