@@ -110,12 +110,11 @@ def compute_deals(city: np.ndarray, signal: np.ndarray, ticket: np.ndarray,
     if u is not None and len(city):
         t = ticket[order]
         before = within - t  # what the city has spent on the better candidates
-        # the marginal deal: the first in its city's order that does not fit
-        prev_fits = np.concatenate(([True], fits[:-1]))
-        first_in_city = np.concatenate(([True], c_sorted[1:] != c_sorted[:-1]))
-        marginal = ~fits & (first_in_city | prev_fits) & (room > 0)
-        left = np.clip(room - before, 0.0, None)
-        funded[order[marginal]] = u[order[marginal]] < left[marginal] / t[marginal]
+        # the marginal deal: the first in its city's order that does not fit, i.e. every
+        # better candidate fits (tickets are positive, so the cumulative sum only rises)
+        marginal = ~fits & (before <= room + 1e-9) & (room > 0)
+        left = np.maximum(room[marginal] - before[marginal], 0.0)
+        funded[order[marginal]] = u[order[marginal]] < left / t[marginal]
     return funded
 
 
