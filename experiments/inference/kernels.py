@@ -31,6 +31,12 @@ __all__ = ["GlobalGaussianTransition", "weighted_mean_cov"]
 def weighted_mean_cov(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean and covariance (weights normalised; a tiny ridge keeps it invertible).
 
+    The ridge is 1e-8 of the trace, so the smallest eigenvalue is at least 1e-8 of the
+    largest: above scipy's cut-off for a singular covariance (about 2.2e-10 of the largest).
+    Below it, as with fewer particles than parameters, scipy drops those directions, a
+    proposal off them has density 0 and an infinite importance weight, and pyABC's
+    normalisation fails (total weight nan).
+
     Example: x [[0], [2]], w [1, 1] -> mean [1], cov [[1]] (+ ridge).
     """
     w = np.asarray(w, dtype=float)
@@ -38,7 +44,7 @@ def weighted_mean_cov(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     mean = w @ x
     d = x - mean
     cov = (d * w[:, None]).T @ d
-    ridge = 1e-9 * max(float(np.trace(cov)) / max(len(mean), 1), 1e-12)
+    ridge = 1e-8 * max(float(np.trace(cov)), 1e-12)
     return mean, cov + ridge * np.eye(len(mean))
 
 
