@@ -1,6 +1,7 @@
 """Calibration: facts only in the loss, a seeded re-runnable search, clear spec errors."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -104,6 +105,13 @@ def test_shipped_calibration_is_current_and_its_record_is_consistent():
         assert rec["met"] == targets_met(rec["validation"]["per_seed"])
         assert len(rec["validation"]["per_seed"]) == len(rec["validation_seeds"]) == 20
         assert f'base = "{base}.toml"' in open(f"scenarios/{name}.toml").read()
+        # the record names the project's files as any clone has them
+        assert rec["spec"]["base"] == f"scenarios/{base}.toml"
+        assert rec["spec"]["output"] == f"scenarios/{name}.toml"
+        assert rec["provenance"]["scenario"]["file"] == f"scenarios/{base}.toml"
+        if rec["posterior"]:
+            assert rec["posterior"]["folder"] == rec["spec"]["posterior"] == (
+                "docs/validation/posterior_yrd")
         chosen.update(rec["best"]["params"])  # stage 2 re-chooses the residents' three
     for k, v in chosen.items():  # both stages' choices hold in the end
         assert getattr(cal.params, k) == v
@@ -179,3 +187,34 @@ def test_posterior_candidate_spec_errors_name_the_key(tmp_path, extra, key):
     with pytest.raises(ScenarioError) as e:
         load_spec(p)
     assert key in e.value.key and str(p) in str(e.value)
+
+
+def test_run_facts_measure_the_rd_level_as_the_validation_does(tmp_path):
+    """The loss's R&D level is the one docs/VALIDATION.md reports (score_run), in logs."""
+    from experiments.analysis.patterns import score_run
+    from experiments.inference.calibrate import TARGETS, run_facts
+    from experiments.running.cache import cached_run
+    from model.scenario import load_scenario
+
+    sc = load_scenario("scenarios/yrd_calibrated.toml").with_overrides(
+        params={"n_talent": 3000, "n_firms": 600, "n_funds": 20})
+    r = cached_run(sc, 7)
+    facts = run_facts(r)
+    want = score_run(r.cities, r.region, sc.geography)["rd_intensity_2021"]
+    assert 0 < want < 1
+    assert facts["log_rd_intensity_2021"] == pytest.approx(math.log(want), rel=1e-12)
+    assert "log_rd_intensity_2021" in TARGETS
+    # a run too short to reach 2021 has no R&D level to score
+    assert "log_rd_intensity_2021" not in run_facts(cached_run(sc, 7, 20))
+
+
+def test_loss_counts_an_rd_level_outside_its_factor_of_one_and_a_half():
+    from experiments.inference.calibrate import loss
+
+    base = {"shanghai_alone": 1.0, "named_hits": 11.0, "hefei_tier2": 1.0, "tier_2": 8.0,
+            "tier_3": 9.0, "tier_4": 23.0}
+    inside = loss([{**base, "log_rd_intensity_2021": math.log(0.0305 * 1.4)}])
+    # 3.05% times 1.5^2 is one scale beyond the band's edge: 1 hard, plus the pull (2^2)/100
+    outside = loss([{**base, "log_rd_intensity_2021": math.log(0.0305 * 2.25)}])
+    assert inside < 0.01
+    assert outside == pytest.approx(1.0 + 0.04, rel=1e-9)

@@ -64,6 +64,16 @@ def test_run_writes_the_output_contract(tmp_path, capsys):
         assert meta[k]
     assert (out / "cities.parquet").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert meta["scenario"]["file"] == str(sc.resolve())  # outside the project: absolute
+
+
+def test_records_name_project_files_relative_to_the_project_root(tmp_path):
+    """A shipped record names the same files in any clone; other paths stay absolute."""
+    from experiments.running.run import ROOT, project_path
+
+    assert project_path(ROOT / "scenarios" / "yrd_history.toml") == "scenarios/yrd_history.toml"
+    assert project_path(ROOT / "experiments" / ".." / "scenarios") == "scenarios"
+    assert project_path(tmp_path / "a.toml") == str((tmp_path / "a.toml").resolve())
 
 
 def test_rerun_replaces_earlier_output(tmp_path):

@@ -64,6 +64,7 @@ from scipy import special
 
 from experiments.running.cache import code_version
 from experiments.running.output import OutputError, atomic_write, claim, owned
+from experiments.running.run import project_path
 from model.params import ParamError, Params
 from model.scenario import ScenarioError, load_scenario, read_toml
 
@@ -680,7 +681,8 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
             "pyabc_version": _pyabc_version(), "spec_file": spec.file,
             "spec_digest": spec.digest(), "code_version": code_version(),
             "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "base": spec.base, "root_seed": spec.root_seed, "fixed_params": spec.params,
+            "base": project_path(spec.base), "root_seed": spec.root_seed,
+            "fixed_params": spec.params,
             "population": spec.population, "particles": len(df), "ess": ess,
             "generations": int(h.max_t + 1), "generations_asked": spec.generations,
             "stopped_by": _stopped_by(h, spec),

@@ -32,9 +32,22 @@ from model.scenario import Scenario, load_scenario
 from model.state import state_info
 
 __all__ = ["Outcomes", "run", "provenance", "write_outputs", "check_output_dir", "OutputError",
-           "process_pool", "state_name", "save_state_job", "write_state", "save_states"]
+           "process_pool", "state_name", "save_state_job", "write_state", "save_states",
+           "project_path"]
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_path(path: str | Path) -> str:
+    """``path`` as a record should hold it: relative to the project root when inside it.
+
+    A shipped record then names the same files in any clone (``scenarios/x.toml``, not the
+    machine's ``/home/.../innogrid/scenarios/x.toml``); a path outside the project stays
+    absolute. Example: ``ROOT / "scenarios" / "a.toml"`` -> ``"scenarios/a.toml"``;
+    ``/tmp/b.toml`` -> ``"/tmp/b.toml"``.
+    """
+    p = Path(path).resolve()
+    return p.relative_to(ROOT).as_posix() if p.is_relative_to(ROOT) else str(p)
 
 
 @dataclass
@@ -78,7 +91,8 @@ def provenance(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
         "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "steps": steps,
-        "scenario": {"name": scenario.name, "file": scenario.file,
+        "scenario": {"name": scenario.name,
+                     "file": project_path(scenario.file) if scenario.file else scenario.file,
                      "description": scenario.description},
         "geography": scenario.geography.name,
         "params": scenario.params.to_dict(),
