@@ -7,6 +7,7 @@ from experiments.analysis.patterns import (
     FACT_TIER,
     named_hits,
     real_gdp_growth_fact,
+    region_levels,
     score_null,
     score_run,
 )
@@ -123,3 +124,20 @@ def test_share_change_decomposition_hand_case_and_the_yrd_data():
     assert y["group_means_error"] < score_null(geo)["gdp_share_male"]
     assert set(d["group_means"]) == {0, 1}
     assert d["group_means"][1] - d["group_means"][0] == pytest.approx(3.0)
+
+
+def test_region_levels_by_hand():
+    """Calendar-year means of the output rate (steps 1-4 are 2001), R&D over output in 2021."""
+    import pandas as pd
+
+    steps = np.arange(85)
+    gdp = np.full(85, 50.0)
+    gdp[1:5], gdp[81:85] = [90, 100, 110, 100], [240, 250, 260, 250]
+    rd = np.where(np.floor(2001 + steps / 4) == 2021, 0.03, 0.01)
+    region = pd.DataFrame({"step": steps, "year": 2001 + steps / 4, "gdp": gdp,
+                           "rd_intensity": rd})
+    out = region_levels(region)
+    assert out["real_gdp_growth"] == pytest.approx(250 / 100)
+    assert out["rd_intensity_2021"] == pytest.approx(0.03)
+    short = region_levels(region[region["step"] <= 40])
+    assert np.isnan(short["real_gdp_growth"]) and np.isnan(short["rd_intensity_2021"])

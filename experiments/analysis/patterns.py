@@ -46,7 +46,7 @@ from model.observe import COLLAB_INDICATORS, compute_tiers
 
 __all__ = ["FACT_TIER", "FACT_COUNTS", "score_run", "score_null", "named_hits",
            "gdp_share_error", "share_change_scores", "share_change_decomposition",
-           "resident_scores", "real_gdp_growth_fact", "END_2001", "END_2021",
+           "resident_scores", "real_gdp_growth_fact", "region_levels", "END_2001", "END_2021",
            "FAST_INDICATORS", "SLOW_INDICATORS"]
 
 TIER2_NAMED = ("Hangzhou", "Nanjing", "Suzhou", "Wuxi", "Ningbo", "Hefei", "Wenzhou",
@@ -181,6 +181,27 @@ def score_null(geo: Geography) -> dict[str, Any]:
     return out
 
 
+def region_levels(region: pd.DataFrame) -> dict[str, float]:
+    """The region's R&D level in 2021 and its real output growth 2001-2021.
+
+    ``region`` is one run's region table (quarterly rows from step 0 in 2001); a value is
+    nan where the run is too short for it.
+    ``rd_intensity_2021``: the mean over 2021's rows of R&D spending over output;
+    ``real_gdp_growth``: calendar-year means of the output rate (steps 1-4 are 2001's
+    quarters, 81-84 2021's), 2021 over 2001. Example: output 100 in every quarter of 2001
+    and 250 in every quarter of 2021 -> growth 2.5.
+    """
+    years = np.floor(region["year"]).astype(int).to_numpy()
+    level = region.assign(y=years).groupby("y")["rd_intensity"].mean()  # R&D / GDP
+    after = region[region["step"] > 0]
+    annual = after.assign(y=np.floor(after["year"] - 0.25).astype(int)).groupby("y")["gdp"].mean()
+    return {
+        "rd_intensity_2021": float(level.loc[2021]) if 2021 in level.index else float("nan"),
+        "real_gdp_growth": float(annual.loc[2021] / annual.loc[2001])
+        if 2021 in annual.index and 2001 in annual.index else float("nan"),
+    }
+
+
 def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dict[str, Any]:
     """Score one run (its ``cities`` and ``region`` tables, 84 steps from 2001) on the facts."""
     if region["step"].max() < END_2021:
@@ -191,11 +212,7 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
     reg = region.set_index("step")
     years = np.floor(region["year"]).astype(int).to_numpy()
     yearly = region.assign(y=years).groupby("y")[["rd_spent", "gdp"]].mean()
-    # calendar-year means of the output rate (steps 1-4 are 2001's quarters, 81-84 2021's)
-    after = region[region["step"] > 0]
-    annual = after.assign(y=np.floor(after["year"] - 0.25).astype(int)).groupby("y")["gdp"].mean()
     rd_int = yearly["rd_spent"] / yearly["gdp"]  # in MU over 100m CNY: for ratios only
-    level = region.assign(y=years).groupby("y")["rd_intensity"].mean()  # R&D / GDP
     gdp = last["gdp"].to_numpy()
     first = cities[cities["step"] == 0].set_index("city").reindex(list(geo.cities))
     out: dict[str, Any] = {
@@ -204,7 +221,6 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
         **{f"tier_{k}": int(sum(v == k for v in tiers.values())) for k in (1, 2, 3, 4)},
         "index_growth": float(reg.loc[END_2021, "mean_index"] / reg.loc[END_2001, "mean_index"])
         if reg.loc[END_2001, "mean_index"] > 0 else float("nan"),
-        "rd_intensity_2021": float(level.loc[2021]) if 2021 in level.index else float("nan"),
         "rd_intensity_ratio_2021_2011": float(rd_int.loc[2021] / rd_int.loc[2011])
         if 2021 in rd_int.index and 2011 in rd_int.index and rd_int.loc[2011] > 0
         else float("nan"),
@@ -215,8 +231,7 @@ def score_run(cities: pd.DataFrame, region: pd.DataFrame, geo: Geography) -> dic
         "collab_index_2021": float(reg.loc[END_2021, "collab_index"]),
         "hefei_gdp_growth": float(last.loc["Hefei", "gdp"] / first.loc["Hefei", "gdp"])
         if "Hefei" in last.index else float("nan"),
-        "real_gdp_growth": float(annual.loc[2021] / annual.loc[2001])
-        if 2021 in annual.index and 2001 in annual.index else float("nan"),
+        **region_levels(region),
     }
     out.update(_gdp_scores(gdp, geo))
     out.update(share_change_scores(gdp, geo))

@@ -43,7 +43,13 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.compare import replicate_seeds
-from experiments.analysis.patterns import END_2001, END_2021, gdp_share_error, named_hits
+from experiments.analysis.patterns import (
+    END_2001,
+    END_2021,
+    gdp_share_error,
+    named_hits,
+    region_levels,
+)
 from experiments.running.cache import cached_run
 from experiments.running.output import check_file, write_file
 from experiments.running.run import process_pool, project_path, provenance
@@ -166,8 +172,8 @@ def run_facts(m) -> dict[str, float]:
     ``log_index_growth``: log of the mean index at the end of 2021 over the end of 2001
     (steps 84 and 4; the target band 150-700x is log 324 +/- log(700/324));
     ``collab_index``: the collaborative-innovation index at the last step (2011 = 100);
-    ``log_rd_intensity_2021``: log of the mean over 2021's quarters of the region's R&D
-    spending over its GDP (as :func:`experiments.analysis.patterns.score_run` measures it).
+    ``log_rd_intensity_2021``: log of the region's R&D spending over its GDP in 2021, as
+    :func:`experiments.analysis.patterns.region_levels` measures it for the validation.
     Runs shorter than 84 steps give the tier facts only.
     """
     facts = tier_facts(m.city.tier, m.geo.cities, m.city.gdp, m.geo.extra.get("gdp_2021"))
@@ -176,10 +182,8 @@ def run_facts(m) -> dict[str, float]:
         facts["log_index_growth"] = float(np.log(region["mean_index"].iloc[END_2021]
                                                  / region["mean_index"].iloc[END_2001]))
         facts["collab_index"] = float(region["collab_index"].iloc[END_2021])
-        in_2021 = np.floor(region["year"].to_numpy()) == 2021
-        if in_2021.any():
-            facts["log_rd_intensity_2021"] = float(
-                np.log(region["rd_intensity"].to_numpy()[in_2021].mean()))
+        facts["log_rd_intensity_2021"] = float(
+            np.log(region_levels(region)["rd_intensity_2021"]))
     return facts
 
 
