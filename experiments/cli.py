@@ -591,7 +591,8 @@ def _cmd_calibrate(args) -> int:
           f"{v.get('gdp_share_male', float('nan')):.3f}, index growth "
           f"{np.exp(v.get('log_index_growth', float('nan'))):.0f}x, collaborative index "
           f"{v.get('collab_index', float('nan')):.0f}, R&D "
-          f"{np.exp(v.get('log_rd_intensity_2021', float('nan'))):.2%} of GDP")
+          f"{np.exp(v.get('log_rd_intensity_2021', float('nan'))):.2%} of GDP, real output "
+          f"{np.exp(v.get('log_real_gdp_growth', float('nan'))):.2f}-fold 2001-2021")
     print(f"  accepted set (finalists meeting every target): {len(rec['accepted'])} of "
           f"{len(rec['finalists'])}")
     print(f"  targets met: {rec['met']}  ({time.perf_counter() - t0:.0f} s)")

@@ -190,7 +190,8 @@ def test_posterior_candidate_spec_errors_name_the_key(tmp_path, extra, key):
 
 
 def test_run_facts_measure_the_rd_level_as_the_validation_does(tmp_path):
-    """The loss's R&D level is the one docs/VALIDATION.md reports (score_run), in logs."""
+    """The loss's R&D level and real growth are the ones docs/VALIDATION.md reports
+    (score_run), in logs."""
     from experiments.analysis.patterns import score_run
     from experiments.inference.calibrate import TARGETS, run_facts
     from experiments.running.cache import cached_run
@@ -203,9 +204,13 @@ def test_run_facts_measure_the_rd_level_as_the_validation_does(tmp_path):
     want = score_run(r.cities, r.region, sc.geography)["rd_intensity_2021"]
     assert 0 < want < 1
     assert facts["log_rd_intensity_2021"] == pytest.approx(math.log(want), rel=1e-12)
-    assert "log_rd_intensity_2021" in TARGETS
-    # a run too short to reach 2021 has no R&D level to score
-    assert "log_rd_intensity_2021" not in run_facts(cached_run(sc, 7, 20))
+    growth = score_run(r.cities, r.region, sc.geography)["real_gdp_growth"]
+    assert growth > 1
+    assert facts["log_real_gdp_growth"] == pytest.approx(math.log(growth), rel=1e-12)
+    assert {"log_rd_intensity_2021", "log_real_gdp_growth"} <= set(TARGETS)
+    # a run too short to reach 2021 has no R&D level or growth to score
+    short = run_facts(cached_run(sc, 7, 20))
+    assert "log_rd_intensity_2021" not in short and "log_real_gdp_growth" not in short
 
 
 def test_loss_counts_an_rd_level_outside_its_factor_of_one_and_a_half():
@@ -218,3 +223,16 @@ def test_loss_counts_an_rd_level_outside_its_factor_of_one_and_a_half():
     outside = loss([{**base, "log_rd_intensity_2021": math.log(0.0305 * 2.25)}])
     assert inside < 0.01
     assert outside == pytest.approx(1.0 + 0.04, rel=1e-9)
+
+
+def test_loss_counts_real_growth_outside_its_band():
+    from experiments.inference.calibrate import loss
+
+    base = {"shanghai_alone": 1.0, "named_hits": 11.0, "hefei_tier2": 1.0, "tier_2": 8.0,
+            "tier_3": 9.0, "tier_4": 23.0}
+    inside = loss([{**base, "log_real_gdp_growth": math.log(5.86) - 0.15}])
+    # 0.5 below log 5.86 is 0.3 beyond the band (0.2), 1.5 scales: 2.25 hard, plus the
+    # pull (0.5 / 0.2)^2 / 100 = 0.0625
+    outside = loss([{**base, "log_real_gdp_growth": math.log(5.86) - 0.5}])
+    assert inside < 0.01
+    assert outside == pytest.approx(2.25 + 0.0625, rel=1e-9)
