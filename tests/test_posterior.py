@@ -373,6 +373,27 @@ def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_si
     assert p["effect_mean"] == pytest.approx((1 + 3 - 2) / 3)
 
 
+def test_a_draw_whose_seeds_cancel_is_on_neither_side():
+    """Seed differences +0.1, +0.2, -0.3 sum to 5.6e-17 in floating point, not 0: such a
+    draw is a tie, not a draw that moved the claimed way (or the other)."""
+    import pandas as pd
+
+    from experiments.analysis.compare import MEASURES, summarise_posterior
+
+    assert 0.1 + 0.2 - 0.3 != 0  # the rounding this guards against
+    rows = []
+    for d, effs in enumerate([(0.1, 0.2, -0.3), (-0.1, -0.2, 0.3), (1.0, 1.0, 1.0)]):
+        for s, e in enumerate(effs):
+            base = dict.fromkeys(MEASURES, 0.0)
+            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "base", **base})
+            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "other",
+                         **{**base, "target_rank": e}})
+    p = summarise_posterior(pd.DataFrame(rows), {"x": ("target_rank", "down")}).set_index(
+        "measure").loc["target_rank"]
+    assert p["probability"] == 0.0 and p["p_down"] == 0.0
+    assert p["p_up"] == pytest.approx(1 / 3)  # only the draw that moved
+
+
 def test_a_posterior_folder_that_is_not_one_is_refused(tmp_path, capsys):
     from tests.conftest import small_grid_toml
 

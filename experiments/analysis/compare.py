@@ -223,6 +223,11 @@ def compare_posterior(base: str, others: list[str], draws: list[dict[str, float]
     return pd.concat(frames, ignore_index=True)
 
 
+#: relative size below which a draw's mean effect is a tie (the rounding of a sum of
+#: differences that cancel), measured against the largest difference of its seeds
+_TIE = 1e-9
+
+
 def summarise_posterior(runs: pd.DataFrame,
                         expect: dict[str, tuple[str, str]] | None = None,
                         level: float = 0.9) -> pd.DataFrame:
@@ -232,7 +237,8 @@ def summarise_posterior(runs: pd.DataFrame,
     base) averaged over the seeds; over the draws, its mean, the central ``level``
     interval, and the shares of draws with a positive and a negative effect. A claimed
     measure's row gets ``probability``: the share of draws whose effect is on the claimed
-    side (parameter uncertainty, the seed noise averaged within a draw), and
+    side (parameter uncertainty, the seed noise averaged within a draw; a draw whose
+    seeds' differences cancel, its mean zero up to rounding, is on neither side), and
     ``probability_runs``: the same over single runs (draw x seed).
     """
     expect = expect or {}
@@ -246,11 +252,15 @@ def summarise_posterior(runs: pd.DataFrame,
             if d.empty:
                 continue
             eff = d.groupby(level="draw").mean()
+            # a draw whose seeds' differences cancel has no side: its mean is zero up to
+            # the rounding of the sum, which is far below the differences themselves
+            tie = eff.abs() <= _TIE * d.abs().groupby(level="draw").max()
             row = {"comparison": comp, "measure": m, "draws": int(eff.size),
                    "seeds_per_draw": int(d.groupby(level="draw").size().min()),
                    "effect_mean": float(eff.mean()), "effect_q_low": float(eff.quantile(a)),
                    "effect_q_high": float(eff.quantile(1 - a)),
-                   "p_up": float((eff > 0).mean()), "p_down": float((eff < 0).mean()),
+                   "p_up": float(((eff > 0) & ~tie).mean()),
+                   "p_down": float(((eff < 0) & ~tie).mean()),
                    "expected": "", "probability": np.nan, "probability_runs": np.nan}
             claim = expect.get(comp)
             if claim is not None and claim[0] == m:
