@@ -353,21 +353,27 @@ def test_compare_over_posterior_draws_gives_claim_probabilities(tmp_path, capsys
     assert row["effect_q_low"] == pytest.approx(row["effect_q_high"])
 
 
-def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_side():
+def _claim_row(draw_effects, measure, expected, base_value=0.0):
+    """``summarise_posterior``'s row for ``measure`` of one comparison "x" whose seeds'
+    differences (other - base) in each draw are ``draw_effects[draw]``."""
     import pandas as pd
 
     from experiments.analysis.compare import MEASURES, summarise_posterior
 
     rows = []
-    # draw effects on mean_index: +1, +3, -2 (two seeds each, averaged)
-    for d, effs in enumerate([(0.5, 1.5), (3.0, 3.0), (-1.0, -3.0)]):
+    for d, effs in enumerate(draw_effects):
         for s, e in enumerate(effs):
-            base = dict.fromkeys(MEASURES, 1.0)
+            base = dict.fromkeys(MEASURES, base_value)
             rows.append({"comparison": "x", "draw": d, "seed": s, "role": "base", **base})
             rows.append({"comparison": "x", "draw": d, "seed": s, "role": "other",
-                         **{**base, "mean_index": 1.0 + e}})
-    p = summarise_posterior(pd.DataFrame(rows), {"x": ("mean_index", "up")}).set_index(
-        "measure").loc["mean_index"]
+                         **{**base, measure: base_value + e}})
+    return summarise_posterior(pd.DataFrame(rows), {"x": (measure, expected)}).set_index(
+        "measure").loc[measure]
+
+
+def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_side():
+    # draw effects on mean_index: +1, +3, -2 (two seeds each, averaged)
+    p = _claim_row([(0.5, 1.5), (3.0, 3.0), (-1.0, -3.0)], "mean_index", "up", base_value=1.0)
     assert p["probability"] == pytest.approx(2 / 3)
     assert p["probability_runs"] == pytest.approx(4 / 6)
     assert p["effect_mean"] == pytest.approx((1 + 3 - 2) / 3)
@@ -376,20 +382,9 @@ def test_summarise_posterior_probability_is_the_share_of_draws_on_the_claimed_si
 def test_a_draw_whose_seeds_cancel_is_on_neither_side():
     """Seed differences +0.1, +0.2, -0.3 sum to 5.6e-17 in floating point, not 0: such a
     draw is a tie, not a draw that moved the claimed way (or the other)."""
-    import pandas as pd
-
-    from experiments.analysis.compare import MEASURES, summarise_posterior
-
     assert 0.1 + 0.2 - 0.3 != 0  # the rounding this guards against
-    rows = []
-    for d, effs in enumerate([(0.1, 0.2, -0.3), (-0.1, -0.2, 0.3), (1.0, 1.0, 1.0)]):
-        for s, e in enumerate(effs):
-            base = dict.fromkeys(MEASURES, 0.0)
-            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "base", **base})
-            rows.append({"comparison": "x", "draw": d, "seed": s, "role": "other",
-                         **{**base, "target_rank": e}})
-    p = summarise_posterior(pd.DataFrame(rows), {"x": ("target_rank", "down")}).set_index(
-        "measure").loc["target_rank"]
+    p = _claim_row([(0.1, 0.2, -0.3), (-0.1, -0.2, 0.3), (1.0, 1.0, 1.0)], "target_rank",
+                   "down")
     assert p["probability"] == 0.0 and p["p_down"] == 0.0
     assert p["p_up"] == pytest.approx(1 / 3)  # only the draw that moved
 
