@@ -205,6 +205,7 @@ class CityState:
     capital: np.ndarray           # physical capital, 100 million CNY at the start's prices
     tfp: np.ndarray               # total factor productivity (grow)
     usable: np.ndarray            # knowledge the city could use last quarter, (K + E) / k_ref
+    zone_gain: np.ndarray         # log TFP gain realised from national high-tech zones (grow)
     research: np.ndarray          # research capacity index (university-equivalents, input)
     productivity: np.ndarray      # firms' revenue factor: income level x relative income^e
     knowledge: np.ndarray         # knowledge units, public + private stock

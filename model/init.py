@@ -22,7 +22,8 @@
 * Production (``grow``): capital ``C_i = init_capital_output * GDP_i``; TFP ``A_i`` such
   that output equals the data GDP; the external knowledge of the first quarter is
   computed (``spill``) so that the knowledge usable at the start is the reference of
-  TFP's knowledge term; income level 1.
+  TFP's knowledge term; income level 1. The zones' realised TFP gain starts at the target
+  of the zones the city has at the start (``hightech_zones``): they are in its data GDP.
 * Culture and IP protection: ``0.5 * (y_i / mean y)^0.3`` clipped to [0.05, 0.95],
   ``y`` = GDP per head.
 * Funds: ``n_funds`` private funds homed with probability ~ ``GDP^init_vc_elasticity``;
@@ -44,7 +45,13 @@ from model.entities import (
 )
 from model.geography import Geography
 from model.params import REFERENCE_TALENT, SECTORS, Params
-from model.submodels.grow import compute_rent, compute_tfp_start, compute_wage, set_prices
+from model.submodels.grow import (
+    compute_rent,
+    compute_tfp_start,
+    compute_wage,
+    set_prices,
+    zone_target,
+)
 from model.submodels.spill import external_knowledge
 
 __all__ = ["build_world"]
@@ -111,7 +118,9 @@ def build_world(params: Params, geo: Geography, policy: dict[str, np.ndarray],
         province=geo.province.copy(), population=geo.population.astype(float).copy(),
         industry=geo.industry.copy(), amenity=geo.amenity.astype(float).copy(),
         corridor=geo.corridor.copy(), gdp=gdp, capital=prm.init_capital_output * gdp,
-        tfp=np.ones(n), usable=np.ones(n), research=research, productivity=wage.copy(),
+        tfp=np.ones(n), usable=np.ones(n),
+        zone_gain=zone_target(policy["hightech_zones"], prm.zone_tfp_gain), research=research,
+        productivity=wage.copy(),
         knowledge=knowledge, index=zeros.copy(),
         platforms=prm.init_platforms * sample * ((1.0 - r) * rel_gdp + r * rel_res),
         culture=level0.copy(),

@@ -199,6 +199,17 @@ class Params(_Validated):
                              "term of Nelson & Phelps 1966, AER 56, and Benhabib & Spiegel 1994,"
                              " J. Monetary Econ. 34)", "Speed at which a city's TFP closes its "
                              "log gap to the frontier, at full absorptive capacity.")
+    zone_tfp_gain: float = p(0.1, "log TFP", 0.0, 1.0, "a national economic zone raises "
+                             "city GDP by about 20% (Alder, Shao & Zilibotti 2016, J. Economic "
+                             "Growth 21): ln 1.2 x (1 - capital_share) = 0.11 in TFP once "
+                             "capital has adjusted; prior 0.03-0.2 in the posterior (ODD 7.11)",
+                             "Log TFP gain of a city's first national high-tech zone, reached "
+                             "over zone_ramp_years after its approval (grow); the n-th zone "
+                             "brings the city to this times log2(1 + n).")
+    zone_ramp_years: float = p(5.0, "years", 0.0, 50.0, "firm productivity rises over the "
+                               "first five years of a new high-tech zone (Howell 2019, J. "
+                               "Regional Science 59)", "Years over which a new zone's TFP gain "
+                               "builds up, linearly (0: at once).")
     resident_mobility: float = p(0.0, "1/year", 0.0, 1.0, "assumption",
                                  "Residents' migration (settle): the share of a city's "
                                  "residents moving per year per unit of log gap in output per "
@@ -534,6 +545,11 @@ class Policy(_Validated):
                                         "the historical scenario", "A programme's money for "
                                         "basic research (e.g. a provincial lab) on top of the "
                                         "budget shares.")
+    hightech_zones: int = p(0, "zones", 0, 50, "State Council approvals in the historical "
+                            "scenario (model/data/POLICY_HISTORY.md)",
+                            "National high-tech industrial development zones in the city (a "
+                            "dated input); each new one raises the city's TFP (grow, "
+                            "zone_tfp_gain).")
     vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                "Financial synergy: share of the cross-province VC barrier removed "
                                "for funds based in this city.")

@@ -1,4 +1,5 @@
-"""Sourced money amounts at the model's start prices, and the levers that take them."""
+"""Sourced policy inputs (money at the model's start prices, dated zones) and the levers
+that take them."""
 
 import numpy as np
 import pytest
@@ -50,3 +51,29 @@ def test_programme_money_reaches_its_instrument():
     c = w.city  # books balance: the programme's money is revenue and is spent
     held = c.budget + c.talent_pool + c.credit_pool + c.rd_pool + c.procurement_pool
     assert c.revenue - c.spent - c.lapsed == pytest.approx(held)
+
+
+def test_a_new_hightech_zone_raises_its_city_tfp_by_the_ramp():
+    from model.init import build_world
+    from model.submodels.grow import grow
+
+    sc = small_grid(rules=[{"cities": ["c1_1"], "from_year": 2002, "hightech_zones": 1},
+                           {"cities": ["c0_0"], "hightech_zones": 2}])
+    pol, _ = sc.policy_at(2001)
+    w = build_world(sc.params, sc.geography, pol, np.random.default_rng(0))
+    sc0 = small_grid()
+    w0 = build_world(sc0.params, sc0.geography, sc0.policy_at(2001)[0], np.random.default_rng(0))
+    i, j = sc.geography.index("c1_1"), sc.geography.index("c0_0")
+    g = sc.params.zone_tfp_gain
+    # a zone the city has at the start is in its start TFP: same output, gain realised
+    assert w.city.gdp == pytest.approx(w0.city.gdp)
+    assert w.city.tfp == pytest.approx(w0.city.tfp)
+    assert w.city.zone_gain[j] == pytest.approx(g * np.log2(3)) and w.city.zone_gain[i] == 0
+    w.policy, _ = sc.policy_at(2002)
+    w0.policy, _ = sc0.policy_at(2002)
+    grow(w, np.random.default_rng(1))
+    grow(w0, np.random.default_rng(1))
+    step = g / (4 * sc.params.zone_ramp_years)
+    ratio = w.city.tfp / w0.city.tfp
+    assert ratio[i] == pytest.approx(np.exp(step))
+    assert np.delete(ratio, i) == pytest.approx(1.0)

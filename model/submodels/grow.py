@@ -20,6 +20,13 @@ Output (GDP, 100 million CNY a year at the start's prices) of city ``i``:
   closes part of its log TFP gap to the most productive city each quarter, in proportion
   to its human capital ``a_i = x_i / (x_i + 1)``, ``x_i`` its talent agents per resident
   relative to the region's, so laggards grow faster when they have the people to absorb.
+* National high-tech zones (``hightech_zones``, a dated policy input: the State Council's
+  approvals) shift TFP. A city with ``n`` zones has a zone gain target ``g * log2(1 + n)``
+  in log TFP (``g = zone_tfp_gain``: the first zone brings ``g``, each further one less);
+  its realised gain ``z_i`` moves towards the target by at most ``g / (4 *
+  zone_ramp_years)`` a quarter, and ``ln A_i`` moves with it. The zones a city had at the
+  start are in its start TFP (``z_i`` starts at its target), so only zones approved later
+  raise productivity.
 * ``C_i`` also receives the state's industrial investment of the policy
   (``state_investment_cny``, 100 million CNY a year at the prices of the year, deflated to
   the start's prices by ``model.prices``: state-led projects such as Hefei's), financed
@@ -49,6 +56,7 @@ from model.entities import World
 from model.prices import to_start_prices
 
 __all__ = ["grow", "compute_output", "compute_tfp_start", "compute_tfp", "compute_capital",
+           "zone_target", "compute_zone_gain",
            "compute_human_capital",
            "compute_wage",
            "compute_rent", "compute_income_level"]
@@ -87,6 +95,29 @@ def compute_tfp(tfp: np.ndarray, usable_old: np.ndarray, usable_new: np.ndarray,
     growth = (phi * np.log(np.maximum(usable_new, 1e-12) / np.maximum(usable_old, 1e-12))
               + catch_up * absorb * gap)
     return tfp * np.exp(growth)
+
+
+def zone_target(zones: np.ndarray, gain: float) -> np.ndarray:
+    """Log TFP gain a city's ``zones`` national high-tech zones bring: ``gain * log2(1 + n)``.
+
+    Example: zones [0, 1, 3], gain 0.1 -> [0, 0.1, 0.2].
+    """
+    return gain * np.log2(1.0 + np.asarray(zones, dtype=float))
+
+
+def compute_zone_gain(current: np.ndarray, zones: np.ndarray, gain: float,
+                      ramp_years: float) -> np.ndarray:
+    """One quarter of the zones' realised log TFP gain: towards its target, linearly.
+
+    The gain moves by at most ``gain / (4 * ramp_years)`` a quarter (all at once if
+    ``ramp_years`` is 0). Example: current [0, 0.1], zones [1, 1], gain 0.1, ramp 5 years
+    -> [0.005, 0.1].
+    """
+    target = zone_target(zones, gain)
+    if ramp_years <= 0.0:
+        return target
+    step = gain / (4.0 * ramp_years)
+    return current + np.clip(target - current, -step, step)
 
 
 def compute_human_capital(talent: np.ndarray, population: np.ndarray) -> np.ndarray:
@@ -142,6 +173,10 @@ def grow(world: World, rng: np.random.Generator) -> None:
     c.tfp = compute_tfp(c.tfp, c.usable, usable, compute_human_capital(talent, c.population),
                         prm.tfp_knowledge_elasticity, prm.catch_up_rate)
     c.usable = usable
+    zone_gain = compute_zone_gain(c.zone_gain, world.policy["hightech_zones"],
+                                  prm.zone_tfp_gain, prm.zone_ramp_years)
+    c.tfp *= np.exp(zone_gain - c.zone_gain)
+    c.zone_gain = zone_gain
     c.gdp = compute_output(c.tfp, c.capital, c.population, talent, prm.capital_share,
                            prm.talent_output_share)
     c.capital = compute_capital(c.capital, c.gdp, prm.savings_rate, prm.capital_depreciation)

@@ -10,6 +10,8 @@ from model.submodels.grow import (
     compute_tfp,
     compute_tfp_start,
     compute_wage,
+    compute_zone_gain,
+    zone_target,
 )
 
 
@@ -73,3 +75,23 @@ def test_rent_congestion():
     assert r == pytest.approx([0.5, 1.5])
     assert compute_rent(np.array([1.0, 3.0]), np.ones(2), np.ones(2), 1.0, 1.0, 2.0) == \
         pytest.approx([1.0, 3.0])
+
+
+def test_zone_target_hand_computed():
+    assert zone_target(np.array([0, 1, 3]), 0.1) == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_zone_gain_ramps_linearly_and_stops_at_its_target():
+    z = compute_zone_gain(np.array([0.0, 0.1]), np.array([1, 1]), 0.1, 5.0)
+    assert z == pytest.approx([0.005, 0.1])
+    z = np.zeros(1)
+    path = []
+    for _ in range(30):
+        z = compute_zone_gain(z, np.array([1]), 0.1, 5.0)
+        path.append(z[0])
+    assert path[19] == pytest.approx(0.1) and path[18] == pytest.approx(0.095)  # 20 quarters
+    assert path[-1] == pytest.approx(0.1)
+    # a zone taken away (a counterfactual scenario) ramps the gain down the same way
+    assert compute_zone_gain(np.array([0.1]), np.array([0]), 0.1, 5.0) == pytest.approx([0.095])
+    assert compute_zone_gain(np.zeros(2), np.array([1, 3]), 0.1, 0.0) == pytest.approx([0.1,
+                                                                                          0.2])
