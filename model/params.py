@@ -202,7 +202,7 @@ class Params(_Validated):
     zone_tfp_gain: float = p(0.1, "log TFP", 0.0, 1.0, "a national economic zone raises "
                              "city GDP by about 20% (Alder, Shao & Zilibotti 2016, J. Economic "
                              "Growth 21): ln 1.2 x (1 - capital_share) = 0.11 in TFP once "
-                             "capital has adjusted; prior 0.03-0.2 in the posterior (ODD 7.11)",
+                             "capital has adjusted; the studies span 0.03-0.2 (ODD 7.11)",
                              "Log TFP gain of a city's first national high-tech zone, reached "
                              "over zone_ramp_years after its approval (grow); the n-th zone "
                              "brings the city to this times log2(1 + n).")
