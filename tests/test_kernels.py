@@ -1,10 +1,16 @@
-"""The proposal kernel's covariance stays usable with fewer particles than parameters."""
+"""The proposal kernel's covariance stays usable with fewer particles than parameters, and
+never wider than the prior."""
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
-from experiments.inference.kernels import GlobalGaussianTransition, weighted_mean_cov
+from experiments.inference.kernels import (
+    GlobalGaussianTransition,
+    cap_variance,
+    weighted_mean_cov,
+)
 
 
 def test_weighted_mean_cov_hand_case():
@@ -25,3 +31,31 @@ def test_fewer_particles_than_parameters_give_every_proposal_a_positive_density(
     draws = stats.multivariate_normal(kernel.mean, kernel.cov).rvs(50, random_state=4)
     dens = kernel.pdf(pd.DataFrame(draws, columns=kernel.X.columns))
     assert np.all(np.isfinite(dens)) and np.all(dens > 0)
+
+
+def test_cap_variance_hand_case():
+    assert cap_variance(np.diag([4.0, 0.25]), 1.0) == pytest.approx(np.diag([1.0, 0.25]))
+    rot = np.array([[0.6, -0.8], [0.8, 0.6]])  # the cap acts on directions, not on axes
+    capped = cap_variance(rot @ np.diag([9.0, 0.5]) @ rot.T, 2.0)
+    assert np.linalg.eigvalsh(capped) == pytest.approx([0.5, 2.0])
+    assert cap_variance(np.diag([4.0]), None)[0, 0] == 4.0
+
+
+def test_a_proposal_capped_at_the_prior_keeps_the_weights_even():
+    # a population as wide as a standard normal prior in 28 dimensions, widened by 1.5:
+    # uncapped, prior over proposal varies over orders of magnitude; capped, it is flat
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1000, 28))
+    prior = stats.multivariate_normal(np.zeros(28), np.eye(28))
+
+    def ess(cap):
+        kernel = GlobalGaussianTransition(scaling=1.5, max_variance=cap)
+        kernel.X = pd.DataFrame(x, columns=[f"p{i}" for i in range(28)])
+        kernel.fit(kernel.X, np.ones(1000))
+        draws = rng.multivariate_normal(kernel.mean, kernel.cov, size=4000)
+        w = np.exp(prior.logpdf(draws) - kernel.normal.logpdf(draws))
+        w /= w.sum()
+        return 1.0 / np.sum(w ** 2) / 4000
+
+    uncapped, capped = ess(None), ess(1.0)
+    assert uncapped < 0.25 and capped > 0.8, (uncapped, capped)

@@ -15,6 +15,17 @@ widened by ``scaling`` so that its tails cover the posterior. Its density is smo
 weights stay even; what it gives up is the ability to follow a posterior with several
 separate modes, which the YRD posterior (mostly as wide as its prior) does not show.
 Proposals outside the prior's support are discarded by pyABC before any simulation.
+
+**Never wider than the prior.** Where the posterior is about as wide as its prior, a
+proposal widened by ``scaling`` is wider than the prior itself, and the importance weight
+(prior over proposal) then grows towards the centre in every such direction: in 28
+dimensions the weights of one generation of the YRD posterior spread over e^7 and one
+particle held 27% of the weight (effective sample 13.5 of 1,000). ``max_variance`` caps the
+proposal covariance's eigenvalues at the prior's variance (1 in the sampler's space, where
+every prior is a standard normal): a direction the data do not narrow is proposed as the
+prior does, and its weights stay even. On that generation's population, weights of prior
+over proposal alone keep an effective 215 of 1,000 with the cap and 32 without (4,000
+draws; the check is in tests/test_kernels.py on a Gaussian case).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from pyabc.parameters import Parameter
 from pyabc.transition import Transition
 from scipy import stats
 
-__all__ = ["GlobalGaussianTransition", "weighted_mean_cov"]
+__all__ = ["GlobalGaussianTransition", "weighted_mean_cov", "cap_variance"]
 
 
 def weighted_mean_cov(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,16 +59,30 @@ def weighted_mean_cov(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean, cov + ridge * np.eye(len(mean))
 
 
+def cap_variance(cov: np.ndarray, max_variance: float | None) -> np.ndarray:
+    """``cov`` with its eigenvalues capped at ``max_variance`` (``None``: unchanged).
+
+    Example: cov diag(4, 0.25), cap 1 -> diag(1, 0.25).
+    """
+    if max_variance is None:
+        return cov
+    val, vec = np.linalg.eigh(cov)
+    capped = (vec * np.minimum(val, max_variance)) @ vec.T
+    return (capped + capped.T) / 2.0
+
+
 class GlobalGaussianTransition(Transition):
     """Propose from ``N(mean, scaling * cov)`` of the weighted population.
 
     ``scaling`` > 1 widens the proposal beyond the population's spread (1.5-3 is usual):
     too narrow and the posterior's edges are never proposed, too wide and most proposals
-    fall outside the prior or far from the data.
+    fall outside the prior or far from the data. ``max_variance`` caps the proposal's
+    variance in every direction (the prior's, module docstring).
     """
 
-    def __init__(self, scaling: float = 2.0):
+    def __init__(self, scaling: float = 2.0, max_variance: float | None = None):
         self.scaling = scaling
+        self.max_variance = max_variance
         self.mean: np.ndarray | None = None
         self.cov: np.ndarray | None = None
         self.normal = None
@@ -65,7 +90,7 @@ class GlobalGaussianTransition(Transition):
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
         """Fit the proposal to the weighted population ``X`` (rows particles)."""
         mean, cov = weighted_mean_cov(X.to_numpy(dtype=float), w)
-        self.mean, self.cov = mean, cov * self.scaling
+        self.mean, self.cov = mean, cap_variance(cov * self.scaling, self.max_variance)
         self.normal = stats.multivariate_normal(mean=self.mean, cov=self.cov,
                                                 allow_singular=True)
 

@@ -323,7 +323,8 @@ class PosteriorSpec:
              "population": self.population, "root_seed": self.root_seed,
              "transition": [self.transition, self.transition_scaling],
              "statistics": {k: asdict(STATISTICS[k]) for k in self.fit},
-             "sampler_space": "probit of the prior CDF"}
+             "sampler_space": "probit of the prior CDF",
+             "global_proposal": "variance capped at the prior's (1)"}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -491,8 +492,9 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
     is :func:`pattern_distance` over ``weights``. ``transition``: the proposal kernel, a
     Gaussian around each particle with the population's covariance (``"normal"``) or with
     the covariance of its nearest quarter (``"local"``), or one Gaussian fitted to the whole
-    population (``"global"``, :mod:`experiments.inference.kernels`); ``transition_scaling``
-    multiplies the kernel's covariance.
+    population (``"global"``, :mod:`experiments.inference.kernels`, its variance capped at
+    the prior's in every direction); ``transition_scaling`` multiplies the kernel's
+    covariance.
     """
     import pyabc
 
@@ -508,7 +510,8 @@ def infer(simulate: Callable[[dict], dict], priors: Mapping[str, Prior],
         if transition == "global":
             from experiments.inference.kernels import GlobalGaussianTransition
 
-            kernel = GlobalGaussianTransition(scaling=transition_scaling)
+            # the sampler's space makes every prior a standard normal: never propose wider
+            kernel = GlobalGaussianTransition(scaling=transition_scaling, max_variance=1.0)
         elif transition == "local":
             kernel = pyabc.LocalTransition(scaling=transition_scaling)
         else:
