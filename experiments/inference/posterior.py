@@ -323,8 +323,9 @@ class PosteriorSpec:
              "population": self.population, "root_seed": self.root_seed,
              "transition": [self.transition, self.transition_scaling],
              "statistics": {k: asdict(STATISTICS[k]) for k in self.fit},
-             "sampler_space": "probit of the prior CDF",
-             "global_proposal": "variance capped at the prior's (1)"}
+             "sampler_space": "probit of the prior CDF"}
+        if self.transition == "global":
+            d["global_proposal"] = "variance capped at the prior's (1)"
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
