@@ -310,6 +310,13 @@ class Params(_Validated):
     innov_rate: float = p(0.005, "innovations/quarter", 0.0, 10.0,
                           "assumption (a free parameter of experiments/yrd_calibration.toml)",
                           "Innovation rate (lambda) of a firm with unit inputs; see innovate.")
+    innovation_capacity: float = p(1.0, "innovations/employee/quarter", 1.0, 1000.0,
+                                   "assumption (a sampled employee stands for many people, "
+                                   "so the ceiling is not a per-person fact)",
+                                   "Most innovations one employee yields in a quarter: the "
+                                   "draw is Binomial(floor(capacity x staff), 1 - exp(-lambda "
+                                   "/ trials)), so the expected count saturates at capacity x "
+                                   "staff; see innovate.")
     elast_rd: float = p(0.9, "1", 0.0, 1.5, "own-R&D elasticity of patents ~0.85-1 across "
                         "firms (Hausman, Hall & Griliches 1984, Econometrica 52)",
                         "Elasticity of innovation to R&D (real R&D effort).")

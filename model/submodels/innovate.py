@@ -17,9 +17,9 @@ expect this quarter's subsidy rate to be last quarter's) and ``tax_relief_c`` th
 super-deduction (see ``operate``). ``rd_intensity`` is thus the intensity at full cost.
 The firm is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsidy pool
 (pro rata when the pool is short). It then produces
-``n_f ~ Binomial(staff_f, 1 - exp(-lambda_f / staff_f))`` innovations — Poisson-like with
-mean ~ ``lambda_f`` while ``lambda_f`` is small against the staff, but at most one
-innovation per employee and quarter — with
+``n_f ~ Binomial(T_f, 1 - exp(-lambda_f / T_f))`` innovations, ``T_f = floor(innovation_capacity
+* staff_f)`` — Poisson-like with mean ~ ``lambda_f`` while ``lambda_f`` is small against
+``T_f``, but at most ``innovation_capacity`` innovations per employee and quarter — with
 
     lambda_f = innov_rate * (1 + rel_intermediary * m_c) * (rd_f / P)^elast_rd
                * S_f^elast_talent * (1 + k_f)^elast_capability
@@ -62,7 +62,8 @@ import numpy as np
 from model.entities import World
 from model.sampling import prorate, sample_rows
 
-__all__ = ["innovate", "compute_innovation_rate", "compute_innovation_values",
+__all__ = ["innovate", "compute_innovation_rate", "compute_innovation_trials",
+           "compute_innovation_values",
            "compute_external_share", "compute_expected_revenue", "compute_rd_user_cost",
            "compute_collab_probability", "MIN_USER_COST"]
 
@@ -118,6 +119,20 @@ def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: n
             * rd ** prm.elast_rd * skill_sum ** prm.elast_talent
             * (1.0 + capability) ** prm.elast_capability
             * knowledge_in ** prm.elast_knowledge)
+
+
+def compute_innovation_trials(lam: np.ndarray, staff: np.ndarray,
+                              capacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Binomial trials and success probability of each firm's innovation draw.
+
+    ``T = floor(capacity * staff)`` trials, each a success with ``1 - exp(-lam / T)``: the
+    mean ``T * (1 - exp(-lam / T))`` is ~``lam`` while ``lam << T`` and saturates at ``T``.
+    Example: lam [2, 2], staff [1, 4], capacity 1 -> trials [1, 4], p [1 - e^-2, 1 - e^-0.5];
+    capacity 2.5 -> trials [2, 10], p [1 - e^-1, 1 - e^-0.2].
+    """
+    trials = np.floor(capacity * staff).astype(np.int64)
+    p = -np.expm1(-np.divide(lam, trials, out=np.zeros_like(lam), where=trials > 0))
+    return trials, p
 
 
 def compute_innovation_values(counts: np.ndarray, mean_value: np.ndarray, ip: np.ndarray,
@@ -186,9 +201,8 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     k_in = (c.knowledge + c.external) / world.k_ref
     lam = compute_innovation_rate(rd / level, skill_sum, cap, k_in[city], c.intermediary[city],
                                   prm)
-    staff_i = f.staff[alive].astype(np.int64)
-    p_each = -np.expm1(-np.divide(lam, staff, out=np.zeros_like(lam), where=staff > 0))
-    counts = rng.binomial(staff_i, p_each)
+    trials, p_each = compute_innovation_trials(lam, staff, prm.innovation_capacity)
+    counts = rng.binomial(trials, p_each)
     owner, value = compute_innovation_values(
         counts, np.asarray(prm.innov_value)[sector] * level, c.ip[city], prm, rng)
     value_f = np.bincount(owner, weights=value, minlength=len(alive))

@@ -8,6 +8,7 @@ from model.submodels.innovate import (
     compute_expected_revenue,
     compute_external_share,
     compute_innovation_rate,
+    compute_innovation_trials,
     compute_innovation_values,
     compute_rd_user_cost,
     innovate,
@@ -30,6 +31,31 @@ def test_innovation_rate_hand_case():
     lam2 = compute_innovation_rate(4 * one, 4 * one, 0 * one, one, one, prm)
     assert lam2[0] == pytest.approx(0.16)  # full intermediary coverage doubles it
     assert compute_innovation_rate(0 * one, 4 * one, 0 * one, one, 0 * one, prm)[0] == 0
+
+
+def test_innovation_trials_hand_case():
+    lam, staff = np.array([2.0, 2.0, 1.0]), np.array([1.0, 4.0, 0.0])
+    trials, p = compute_innovation_trials(lam, staff, 1.0)
+    assert trials.tolist() == [1, 4, 0]
+    assert np.allclose(p, [1 - np.exp(-2.0), 1 - np.exp(-0.5), 0.0])  # no staff: no draw
+    trials, p = compute_innovation_trials(lam, staff, 2.5)
+    assert trials.tolist() == [2, 10, 0]
+    assert np.allclose(p, [1 - np.exp(-1.0), 1 - np.exp(-0.2), 0.0])
+
+
+def test_innovation_capacity_sets_the_ceiling_of_the_expected_count():
+    lam, staff = np.array([0.01, 3.0, 30.0]), np.ones(3) * 2.0
+    means = {}
+    for capacity in (1.0, 5.0, 1000.0):
+        trials, p = compute_innovation_trials(lam, staff, capacity)
+        means[capacity] = trials * p
+        assert np.all(means[capacity] <= capacity * staff)
+    # a rate small against the trials is kept at any capacity (Poisson-like) ...
+    assert means[1.0][0] == pytest.approx(0.01, rel=0.01)
+    # ... a large one saturates at one per employee at capacity 1 and not at 1,000
+    assert means[1.0][2] == pytest.approx(2.0, rel=1e-6)
+    assert means[1000.0][2] == pytest.approx(30.0, rel=0.01)
+    assert means[1.0][1] < means[5.0][1] < means[1000.0][1] <= 3.0
 
 
 def test_innovation_values_mean_and_ip(rng):
@@ -109,3 +135,20 @@ def test_expected_revenue_follows_the_city_factor():
 
     r = compute_expected_revenue(np.array([10.0]), np.array([3.0]), 1.6, 0.5, np.array([1.5]))
     assert r == pytest.approx([48.0])
+
+
+def test_a_higher_innovation_capacity_lifts_only_saturated_firms():
+    def count(**params):
+        w = _rd_after_one_quarter(params=params)
+        return w.firms.innovations[:w.firms.n].sum(), w.firms.staff[:w.firms.n].sum()
+
+    # a rate far below one per employee: the ceiling does not bind, capacity changes little
+    low1, staff = count(innov_rate=0.02)
+    low50, _ = count(innov_rate=0.02, innovation_capacity=50.0)
+    assert 10 <= low1 < staff / 10
+    assert abs(low50 - low1) <= 4 * np.sqrt(low1)
+    # a saturating rate: at capacity 1 the count is at most the staff; at 50 it is far above
+    high1, _ = count(innov_rate=10.0)
+    high50, _ = count(innov_rate=10.0, innovation_capacity=50.0)
+    assert high1 <= staff
+    assert high50 > 3 * high1
