@@ -150,7 +150,7 @@ BAD = [
     ({'"tier_1", "tier_2"': '"tier_one", "tier_2"'}, "fit.tier_one", "one of"),
     ({'"gdp_cv_2021", ': '"tier_1", '}, "held_out", "not fitted"),
     ({"population = 1000": "population = 5"}, "population", "from 20"),
-    ({"max_minutes = 60": "max_minutes = -1"}, "max_minutes", "a number from"),
+    ({"max_minutes = 62": "max_minutes = -1"}, "max_minutes", "a number from"),
     ({'transition = "global"': 'transition = "gaussian"'}, "transition",
      "one of ('normal', 'local', 'global')"),
     ({"transition_scaling = 1.5": "transition_scaling = 0"}, "transition_scaling",

@@ -34,26 +34,20 @@ SEEDS = {"g60_corridor": 16, "hefei_push": 12, "tokyo": 12, "culture_ip": 16,
 
 #: Claims the model does not support at the calibrated point (see docs/VALIDATION.md).
 KNOWN_MISSES = {
+    "free_flow": "removing the barriers moves talent across provinces (the lever) but the CV "
+                 "of the index does not fall: +0.015 [-0.014, +0.045] at 16 seeds",
     "g60_corridor": "the calibrated base (yrd_history.toml) already holds the documented G60 "
                     "corridor (2017-2019 on, with integration and platform sharing); starting "
-                    "it in 2016 with joint tax relief and more sharing lowers the corridor "
-                    "cities' share: -0.0048 [-0.0065, -0.0032] at 16 seeds",
-    "negative_competition": "at the point calibrated with real output growth the cities' "
-                            "bidding raises the regional index per MU of public spending "
-                            "(+0.039 [+0.028, +0.051] at 16 seeds) with the mean index "
-                            "(+2,400 [+1,350, +3,460]) and the CV (+0.055): the index it "
-                            "adds outweighs the money it spends. Why it does at this point "
-                            "and not at the one before is not yet measured; over the "
-                            "posterior see docs/VALIDATION.md",
+                    "it in 2016 with joint tax relief and more sharing leaves the corridor "
+                    "cities' share unchanged: +0.0010 [-0.0053, +0.0073] at 16 seeds",
     "core_leads": "Shanghai's push to lead the second tier moves the targets' mean rank by "
-                  "-0.21 [-0.56, +0.13] at 16 seeds, the claimed way but not beyond noise "
-                  "(about 38 seeds would show it if the effect is as estimated)",
-    "tokyo": "founding rises but not beyond noise: +41 [-14, +96] startups at 16 seeds "
-             "(+42 [-31, +115] at 12), where before the fix of VC investment (docs/ODD.md "
-             "7.5) it was +72 [+20, +123]; about 27 seeds would show it if the effect is as "
-             "estimated",
-    "shenzhen": "52% more startups in Shenzhen (the lever works) but its share of the peers' "
-                "index falls, -0.013 [-0.018, -0.009] at 16 seeds: the fix moves Shenzhen's "
+                  "-0.09 [-0.48, +0.31] at 16 seeds, the claimed way but not beyond noise "
+                  "(about 280 seeds would show it if the effect is as estimated)",
+    "hefei_push": "Hefei's mean rank moves by -0.50 [-1.39, +0.39] at 16 seeds, the claimed way "
+                  "but not beyond noise (about 46 seeds would show it if the effect is as "
+                  "estimated): at this point Hefei is already in tier 2 in 75% of the seeds",
+    "shenzhen": "60% more startups in Shenzhen (the lever works) but its share of the peers' "
+                "index falls, -0.015 [-0.021, -0.010] at 16 seeds: the fix moves Shenzhen's "
                 "budget from R&D subsidies, procurement and platforms to guidance funds and "
                 "basic research, and the new startups add little innovation by 2021",
 }

@@ -56,22 +56,25 @@ __all__ = ["govern", "compute_revenue", "compute_level", "compute_competitive_of
 MIN_RESEARCH_REL = 0.1  # floor of relative research capacity in basic research (assumption)
 
 
-def pay_offers(world: World, dest: np.ndarray) -> None:
-    """Pay each arrival in ``dest`` (city per arrival) its city's talent offer in full.
+def pay_offers(world: World, dest: np.ndarray, amount: np.ndarray | None = None,
+               tally: str = "talent_subsidy_paid") -> None:
+    """Pay each arrival in ``dest`` (city per arrival) its offer in full.
 
-    The talent pool pays first; the shortfall is charged to the city's budget (which may
-    go negative: the money is owed and repaid from the next income).
+    ``amount`` per arrival (None: its city's talent offer); ``tally``: the ``tick`` key that
+    records the payments. The talent pool pays first; the shortfall is charged to the city's
+    budget (which may go negative: the money is owed and repaid from the next income).
     Example: offers [2], 3 arrivals, pool [4] -> pool 0, budget -2.
     """
     c, n = world.city, world.geo.n
     if not len(dest):
         return
-    owed = np.bincount(dest, weights=c.talent_offer[dest], minlength=n)
+    each = c.talent_offer[dest] if amount is None else amount
+    owed = np.bincount(dest, weights=each, minlength=n)
     from_pool = np.minimum(owed, np.maximum(c.talent_pool, 0.0))
     c.talent_pool -= from_pool
     c.budget -= owed - from_pool
     c.spent += owed
-    world.tick["talent_subsidy_paid"] += owed
+    world.tick[tally] += owed
 
 
 def compute_revenue(gdp: np.ndarray, scale: float, budget_rate: float,

@@ -7,12 +7,17 @@ city's location value for a firm is
            + competition_intensity * offer_j / mean(wage),
 
 knowledge access and capital minus labour-and-land costs (congestion), plus, under
-negative competition, the "project grabbing" offer of the destination. The weight of
+negative competition, the "project grabbing" offer of the destination: ``competition_intensity
+* offer_j`` per employee the firm brings, which the destination pays the firm on arrival
+(``govern.pay_offers``, tallied as ``project_subsidy_paid``), so bidding for projects costs
+money. The weight of
 knowledge access ``w_s = relocate_knowledge_weight[stage]`` falls with the firm's stage:
 startups seek knowledge, mature production follows the cost gradient out of dear cities
 (the industrial transfer that links the region's cities). A reviewing firm
 in ``i`` chooses by random utility (multinomial logit) among staying, valued
-``L_i + relocate_threshold`` (the moving cost), and every other city ``j``, valued
+``L_i + relocate_threshold`` (the moving cost) without the offer term (a firm that stays
+is paid nothing; before 2026-11-30 it was valued with it, and no offer was paid), and
+every other city ``j``, valued
 ``L_j - beta_distance * d_ij / 100 km - beta_barrier * B_ij`` (``B``: the provincial
 barrier left, see ``spill``). Each employee
 follows with probability ``p_staff_follow`` (a
@@ -25,6 +30,7 @@ import numpy as np
 
 from model.entities import World
 from model.sampling import sample_rows, softmax_rows
+from model.submodels.govern import pay_offers
 from model.submodels.migrate import move_talent
 
 __all__ = ["relocate", "compute_location_value", "compute_move_probabilities"]
@@ -47,17 +53,22 @@ def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.nd
 
 def compute_move_probabilities(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
                                beta_distance: float, beta_barrier: float,
-                               threshold: float, barrier: np.ndarray | None = None) -> np.ndarray:
+                               threshold: float, barrier: np.ndarray | None = None,
+                               stay_offer: np.ndarray | None = None) -> np.ndarray:
     """Logit probabilities ``P[i, j]`` that a reviewing firm in ``i`` ends in ``j``, (N, N).
 
-    Staying is valued ``L_i + threshold``. Example: values [0, 1], 100 km apart, same
-    province, beta_distance 0.5, threshold 0.3: from 0, utilities (stay 0.3, go 0.5)
-    -> P[0] = [0.450, 0.550]; from 1, (go -0.5, stay 1.3) -> P[1] = [0.142, 0.858].
+    Staying is valued ``L_i + threshold - stay_offer_i`` (``stay_offer``: the offer term of
+    ``L``, which a firm that stays is not paid; None: none). Example: values [0, 1], 100 km
+    apart, same province, beta_distance 0.5, threshold 0.3: from 0, utilities (stay 0.3,
+    go 0.5) -> P[0] = [0.450, 0.550]; from 1, (go -0.5, stay 1.3) -> P[1] = [0.142, 0.858];
+    with an offer term [0, 1] inside ``values``, from 1 staying is 1.3 - 1 = 0.3 ->
+    P[1] = [0.310, 0.690].
     """
     if barrier is None:  # the whole barrier between provinces
         barrier = province[:, None] != province[None, :]
     net = value[None, :] - beta_distance * dist_km / 100.0 - beta_barrier * barrier
-    np.fill_diagonal(net, value + threshold)
+    stay = value + threshold - (0.0 if stay_offer is None else stay_offer)
+    np.fill_diagonal(net, stay)
     return softmax_rows(net)
 
 
@@ -72,17 +83,23 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
     if not len(review):
         return
     k_in = (c.knowledge + c.external) / world.k_ref
+    offer_term = prm.competition_intensity * c.talent_offer / max(float(c.wage.mean()), 1e-12)
     prob = np.vstack([compute_move_probabilities(
         compute_location_value(k_in, vc_now, c.wage, c.rent, c.talent_offer,
                                prm.competition_intensity, prm.relocate_knowledge_weight[s]),
         world.distances(), geo.province, prm.beta_distance, prm.beta_barrier,
-        prm.relocate_threshold, world.barrier) for s in range(3)])  # (3N, N): one block per stage
+        prm.relocate_threshold, world.barrier, offer_term)
+        for s in range(3)])  # (3N, N): one block per stage
     origin = f.city[review]
     dest = sample_rows(prob, f.stage[review].astype(np.int64) * n + origin, rng)
     go = dest != origin
     movers, origin, dest = review[go], origin[go], dest[go]
     if not len(movers):
         return
+    if prm.competition_intensity > 0:  # project grabbing: the destination pays the firm
+        project = prm.competition_intensity * c.talent_offer[dest] * np.maximum(f.staff[movers], 1)
+        pay_offers(world, dest, project, "project_subsidy_paid")
+        f.cash[movers] += project
     f.city[movers] = dest
     world.tick["relocated_out"] += np.bincount(origin, minlength=n)
     world.tick["relocated_in"] += np.bincount(dest, minlength=n)

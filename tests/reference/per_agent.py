@@ -6,8 +6,11 @@ They are kept only to test that the vectorised kernels agree with them in distri
 import numpy as np
 
 
-def migrate_one_by_one(origins, v, dist_km, province, prm, rng):
-    """Each searcher draws Gumbel noise for every city and picks the best (sequentially)."""
+def migrate_one_by_one(origins, v, dist_km, province, prm, rng, stay_offer=None):
+    """Each searcher draws Gumbel noise for every city and picks the best (sequentially).
+
+    ``stay_offer``: the offer term of ``v`` per city, not paid to (so not valued by) stayers.
+    """
     dest = np.empty(len(origins), dtype=np.int64)
     n = len(v)
     for k, i in enumerate(origins):
@@ -16,6 +19,8 @@ def migrate_one_by_one(origins, v, dist_km, province, prm, rng):
             u = (v[j] - prm.beta_distance * dist_km[i, j] / 100.0
                  - prm.beta_barrier * (province[i] != province[j])
                  + (prm.beta_stay if i == j else 0.0) + rng.gumbel())
+            if i == j and stay_offer is not None:
+                u -= stay_offer[j]
             if u > best_u:
                 best, best_u = j, u
         dest[k] = best

@@ -18,9 +18,11 @@ def test_logit_migration_matches_gumbel_argmax():
     dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     province = np.array([0, 0, 1, 1, 1])
     v = rng.normal(0, 1, n)
+    stay_offer = np.array([0.0, 0.5, 0.0, 1.0, 0.2])  # the offer terms in v, unpaid to stayers
     origins = np.repeat([0, 3], 4000)
-    ref = migrate_one_by_one(origins, v, dist, province, prm, np.random.default_rng(1))
-    prob = compute_migration_probabilities(v, dist, province, prm)
+    ref = migrate_one_by_one(origins, v, dist, province, prm, np.random.default_rng(1),
+                             stay_offer)
+    prob = compute_migration_probabilities(v, dist, province, prm, stay_offer=stay_offer)
     vec = sample_rows(prob, origins, np.random.default_rng(2))
     for o in (0, 3):
         a = np.bincount(ref[origins == o], minlength=n)
