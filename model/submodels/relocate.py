@@ -31,7 +31,7 @@ import numpy as np
 from model.entities import World
 from model.sampling import sample_rows, softmax_rows
 from model.submodels.govern import pay_offers
-from model.submodels.migrate import move_talent
+from model.submodels.migrate import compute_offer_term, move_talent
 
 __all__ = ["relocate", "compute_location_value", "compute_move_probabilities"]
 
@@ -46,9 +46,9 @@ def compute_location_value(knowledge_in: np.ndarray, vc: np.ndarray, wage: np.nd
     """
     vc_mean = vc.mean()
     vc_rel = vc / vc_mean if vc_mean > 0 else np.zeros_like(vc)
-    wage_mean = max(float(wage.mean()), 1e-12)
     return (knowledge_weight * np.log(np.maximum(knowledge_in, 1e-12)) + np.log1p(vc_rel)
-            - np.log(np.maximum(wage + rent, 1e-12)) + competition * offer / wage_mean)
+            - np.log(np.maximum(wage + rent, 1e-12))
+            + compute_offer_term(offer, wage, competition))
 
 
 def compute_move_probabilities(value: np.ndarray, dist_km: np.ndarray, province: np.ndarray,
@@ -83,7 +83,7 @@ def relocate(world: World, rng: np.random.Generator, vc_now: np.ndarray) -> None
     if not len(review):
         return
     k_in = (c.knowledge + c.external) / world.k_ref
-    offer_term = prm.competition_intensity * c.talent_offer / max(float(c.wage.mean()), 1e-12)
+    offer_term = compute_offer_term(c.talent_offer, c.wage, prm.competition_intensity)
     prob = np.vstack([compute_move_probabilities(
         compute_location_value(k_in, vc_now, c.wage, c.rent, c.talent_offer,
                                prm.competition_intensity, prm.relocate_knowledge_weight[s]),
