@@ -359,7 +359,8 @@ TICK_KEYS: tuple[str, ...] = (
     "talent_in", "talent_out", "talent_subsidy_paid", "founded", "failed", "relocated_in",
     "relocated_out", "shared_knowledge", "support_spending", "loans", "procurement",
     "talent_cross_province", "knowledge_cross_province", "graduates", "talent_inflow",
-    "talent_exit", "lapsed", "co_prob", "residents_moved", "project_subsidy_paid",
+    "talent_exit", "lapsed", "co_prob", "residents_moved", "residents_arrived",
+    "project_subsidy_paid",
 )
 
 

@@ -45,7 +45,7 @@ REGION_COLUMNS = (
     "talent_migration", "talent_cross_province", "vc_invested", "vc_cross_province",
     "rd_spent", "rd_subsidy", "innovations", "firms_alive", "founded", "failed", "exits",
     "gdp", "income_level", "rd_intensity", "talent", "graduates", "talent_inflow",
-    "talent_exit", "lapsed", "residents_moved",
+    "talent_exit", "lapsed", "residents_moved", "residents_arrived",
     *observe.COLLAB_INDICATORS,
 )
 
@@ -208,7 +208,8 @@ class InnovationModel(mesa.Model):
         8. ``migrate``: talent moves; movers leave their jobs (vacancies refill next quarter,
            unless the firm is left with no staff: it closes in next quarter's ``operate``).
         9. ``relocate``: firms under cost pressure move.
-        10. ``settle``: residents move toward higher output per head (last quarter's).
+        10. ``settle``: residents move toward higher output per head (last quarter's); newcomers
+            from the rest of China arrive.
         11. ``grow``: output from knowledge (own and absorbed this quarter), capital,
             residents and talent; capital accumulates; income level, wages and rents follow.
         12. ``renew``: leavers leave, graduates and newcomers enter (unemployed: they are
@@ -428,6 +429,7 @@ class InnovationModel(mesa.Model):
             "talent_inflow": float(tick["talent_inflow"].sum()),
             "talent_exit": float(tick["talent_exit"].sum()), "lapsed": float(tick["lapsed"].sum()),
             "residents_moved": float(tick["residents_moved"].sum()),
+            "residents_arrived": float(tick["residents_arrived"].sum()),
             "ind_achievement_sharing": float(tick["collab_value_cross"].sum()),
             "ind_resource_sharing": float(tick["shared_knowledge"].sum()
                                           + tick["knowledge_cross_province"].sum()),

@@ -221,6 +221,17 @@ class Params(_Validated):
     resident_barrier: float = p(1.0, "1", 0.0, 20.0, "assumption",
                                 "Log penalty on a resident's destination across a provincial "
                                 "border still standing (settle: hukou, family, language).")
+    resident_inflow: float = p(0.0, "1/year", 0.0, 0.1, "assumption; for scale: 124.8 million "
+                               "people lived outside their home province at the 2020 census, "
+                               "8.9% of China's population (NBS, Seventh Census Communique "
+                               "No. 7, 2021)",
+                               "Newcomers from the rest of China (settle): residents arriving "
+                               "per year as a share of the region's residents; 0 closes the "
+                               "region.")
+    resident_inflow_elasticity: float = p(1.0, "1", 0.0, 10.0, "assumption",
+                                          "Elasticity of a newcomer's destination weight (the "
+                                          "city's residents times this power of its output "
+                                          "per head relative to the mean; settle).")
     revenue_income_elasticity: float = p(0.5, "1", 0.0, 2.0, "assumption (as wage_elasticity)",
                                          "Elasticity of a firm's revenue per employee to its "
                                          "city's output per head relative to the region "

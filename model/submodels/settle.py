@@ -21,12 +21,21 @@ quarter. Then
 
     N_i' = N_i - N_i sum_j m_ij + sum_j N_j m_ji,
 
-so the region's residents are conserved: moves within the region only (the inflow from
-the rest of the country is not modelled; the income level, output per head of the whole
-region, is unaffected by moves). Moving raises the destination's output less than in
+so moves within the region conserve its residents (the income level, output per head of
+the whole region, is unaffected by them). Moving raises the destination's output less than in
 proportion (``grow``: residents are a factor with diminishing returns), so output per head
 falls where people arrive and rises where they leave: the moves close the gaps they
 respond to. ``resident_mobility = 0`` holds every city at the 2000 census.
+
+Then newcomers from the rest of China arrive: ``resident_inflow / 4`` of the region's
+residents a quarter, spread over the cities in proportion to
+
+    s_j = N_j (y_j / y_mean)^resident_inflow_elasticity      (normalised to sum 1),
+
+a gravity-logit choice on the log of output per head (wages follow it) with no distance
+or provincial barrier inside the region (every newcomer crosses a provincial border to
+come). The region's residents grow by exactly the inflow. ``resident_inflow = 0`` (the
+default) closes the region.
 """
 
 from __future__ import annotations
@@ -35,7 +44,8 @@ import numpy as np
 
 from model.entities import World
 
-__all__ = ["settle", "compute_resident_moves", "MAX_RESIDENT_OUTFLOW"]
+__all__ = ["settle", "compute_resident_moves", "compute_resident_inflow",
+           "MAX_RESIDENT_OUTFLOW"]
 
 MAX_RESIDENT_OUTFLOW = 0.05
 """Cap on the share of a city's residents leaving in one quarter (a numerical guard: at
@@ -63,11 +73,39 @@ def compute_resident_moves(population: np.ndarray, gdp: np.ndarray, dist_km: np.
     return population[:, None] * share
 
 
+def compute_resident_inflow(population: np.ndarray, gdp: np.ndarray, rate: float,
+                            elasticity: float) -> np.ndarray:
+    """Newcomers from the rest of China arriving in each city this quarter, shape (N,).
+
+    ``rate / 4 * sum(N)`` newcomers in all, shared in proportion to
+    ``N_j * (y_j / y_mean)^elasticity`` with ``y = gdp / population``.
+
+    Example: residents [100, 100], output [100, 400] (output per head 1 and 4, mean 2.5),
+    rate 0.04, elasticity 1 -> 0.01 * 200 = 2 newcomers, weights [40, 160] -> [0.4, 1.6];
+    at elasticity 0 they split as the residents: [1, 1].
+    """
+    if rate <= 0:
+        return np.zeros_like(population)
+    y = np.maximum(gdp, 1e-300) / population
+    w = population * np.exp(elasticity * (np.log(y) - np.log(y.mean())))
+    return rate / 4.0 * population.sum() * w / w.sum()
+
+
 def settle(world: World, rng: np.random.Generator) -> None:
-    """Move residents toward higher output per head (deterministic: ``rng`` is unused)."""
+    """Move residents, then add the newcomers (deterministic: ``rng`` is unused)."""
     c, prm, geo = world.city, world.params, world.geo
-    if prm.resident_mobility <= 0 or geo.n < 2:
-        return
+    if prm.resident_mobility > 0 and geo.n >= 2:
+        _move(world)
+    if prm.resident_inflow > 0:
+        arrived = compute_resident_inflow(c.population, c.gdp, prm.resident_inflow,
+                                          prm.resident_inflow_elasticity)
+        world.tick["residents_arrived"] += arrived
+        c.population = c.population + arrived
+
+
+def _move(world: World) -> None:
+    """Residents' moves between cities toward higher output per head."""
+    c, prm, geo = world.city, world.params, world.geo
     # world.barrier: the provincial barrier left, set by this quarter's spill (which runs first)
     moves = compute_resident_moves(c.population, c.gdp, geo.dist_km, world.barrier,
                                    prm.resident_mobility, prm.resident_distance_km,

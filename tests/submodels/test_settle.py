@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from model.model import InnovationModel
-from model.submodels.settle import MAX_RESIDENT_OUTFLOW, compute_resident_moves
+from model.submodels.settle import (
+    MAX_RESIDENT_OUTFLOW,
+    compute_resident_inflow,
+    compute_resident_moves,
+)
 from tests.conftest import small_grid
 
 
@@ -66,3 +70,32 @@ def test_zero_mobility_keeps_the_census_and_mobility_moves_and_conserves():
     pop = moving.city.population
     assert not np.allclose(pop, start) and pop.sum() == pytest.approx(start.sum())
     assert moving.region_frame()["residents_moved"].iloc[1:].gt(0).all()
+
+
+def test_inflow_hand_computed():
+    pop, gdp = np.array([100.0, 100.0]), np.array([100.0, 400.0])
+    assert compute_resident_inflow(pop, gdp, 0.04, 1.0) == pytest.approx([0.4, 1.6])
+    assert compute_resident_inflow(pop, gdp, 0.04, 0.0) == pytest.approx([1.0, 1.0])
+    assert compute_resident_inflow(pop, gdp, 0.0, 1.0) == pytest.approx([0.0, 0.0])
+    # equal output per head: newcomers split as the residents, whatever the elasticity
+    assert compute_resident_inflow(np.array([100.0, 300.0]), np.array([100.0, 300.0]), 0.04,
+                                   3.0) == pytest.approx([1.0, 3.0])
+
+
+def test_inflow_grows_the_region_by_the_newcomers_toward_the_better_off():
+    base = InnovationModel(small_grid(steps=8), seed=4)
+    start = base.city.population.copy()
+    grown = InnovationModel(small_grid(steps=8, params={"resident_inflow": 0.02,
+                                                        "resident_inflow_elasticity": 2.0}),
+                            seed=4)
+    grown.run()
+    pop, r = grown.city.population, grown.region_frame()
+    arrived = r["residents_arrived"]
+    # every quarter brings rate / 4 of the residents then: 0.5% compounding over 8 quarters
+    assert arrived.iloc[1:].gt(0).all() and arrived.iloc[0] == 0
+    assert pop.sum() == pytest.approx(start.sum() + arrived.sum())
+    assert pop.sum() == pytest.approx(start.sum() * 1.005 ** 8)
+    # the better-off cities (output per head at the start) gained more than their share
+    y0 = base.city.gdp / start
+    rich = y0 >= np.median(y0)
+    assert pop[rich].sum() / pop.sum() > start[rich].sum() / start.sum()
