@@ -95,7 +95,8 @@ def test_shipped_calibration_is_current_and_its_record_is_consistent():
     from experiments.inference.calibrate import TARGETS, targets_met
     from model.scenario import load_scenario
 
-    # two stages: the posterior's point on the history, then residents' migration on it
+    # two stages: the posterior's point on the history, then residents' migration and the
+    # newcomers on it
     cal = load_scenario("yrd_calibrated.toml")
     chosen = {}
     for name, base in (("yrd_posterior_point", "yrd_history"),
@@ -112,11 +113,12 @@ def test_shipped_calibration_is_current_and_its_record_is_consistent():
         if rec["posterior"]:
             assert rec["posterior"]["folder"] == rec["spec"]["posterior"] == (
                 "docs/validation/posterior_yrd")
-        chosen.update(rec["best"]["params"])  # stage 2 re-chooses the residents' three
+        chosen.update(rec["best"]["params"])  # stage 2 re-chooses the residents' five
     for k, v in chosen.items():  # both stages' choices hold in the end
         assert getattr(cal.params, k) == v
     assert rec["spec"]["free"].keys() == {"resident_mobility", "resident_distance_km",
-                                          "resident_barrier"}
+                                          "resident_barrier", "resident_inflow",
+                                          "resident_inflow_elasticity"}
 
 
 def test_candidates_from_a_posterior_are_its_particles_closest_to_the_facts(tmp_path):
