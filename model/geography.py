@@ -78,6 +78,10 @@ class Geography:
         own, not proportional to output.
     grid_shape : tuple of int or None
         ``(width, height)`` for grids; cell ``i`` is at ``(i // height, i % height)``.
+    capital : ndarray of bool, shape (N,), or None
+        The seat of its province's government in 2001 (a provincial capital, or a
+        province-level municipality, which is its own province): the column
+        ``provincial_capital`` of the data files; None (no capitals) on grids.
     """
 
     name: str
@@ -95,11 +99,27 @@ class Geography:
     research: np.ndarray
     grid_shape: tuple[int, int] | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    capital: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         """Number of cities."""
         return len(self.cities)
+
+    @property
+    def capital_of(self) -> np.ndarray:
+        """Index of the capital of each city's province, shape (N,) int.
+
+        -1 for a capital itself and where the province has none among the cities.
+        Example: provinces [0, 0, 1, 1], capitals [False, True, False, False] ->
+        [1, -1, -1, -1].
+        """
+        out = np.full(self.n, -1, dtype=np.int64)
+        if self.capital is None:
+            return out
+        for i in np.flatnonzero(self.capital):
+            out[(self.province == self.province[i]) & ~self.capital] = i
+        return out
 
     def index(self, city: str) -> int:
         """Index of a city by name; raises :class:`GeographyError` naming valid cities."""
@@ -173,11 +193,19 @@ def _from_rows(name: str, rows: list[dict[str, str]],
         provinces = tuple(dict.fromkeys(r["province"] for r in rows))
     lat = np.array([float(r["lat"]) for r in rows])
     lon = np.array([float(r["lon"]) for r in rows])
+    capital = np.array([r["provincial_capital"] == "1" for r in rows])
+    province = np.array([provinces.index(r["province"]) for r in rows])
+    for p in np.unique(province[capital]):
+        if (capital & (province == p)).sum() > 1:
+            raise GeographyError("provincial_capital",
+                                 [c["city"] for c, k, q in zip(rows, capital, province,
+                                                               strict=True) if k and q == p],
+                                 f"at most one capital in {provinces[p]}")
     return Geography(
         name=name,
         cities=tuple(r["city"] for r in rows),
         provinces=provinces,
-        province=np.array([provinces.index(r["province"]) for r in rows]),
+        province=province,
         x=lon,
         y=lat,
         dist_km=haversine_km(lat, lon),
@@ -187,6 +215,7 @@ def _from_rows(name: str, rows: list[dict[str, str]],
         corridor=np.array([r["g60"] == "1" for r in rows]),
         amenity=np.full(len(rows), 0.5),
         research=_research(tuple(r["city"] for r in rows)),
+        capital=capital,
         extra={
             "gdp_2021": np.array([float(r["gdp_2021_100m_cny"]) for r in rows]),
             "population_2021": np.array([float(r["pop_2021_10k"]) for r in rows]),

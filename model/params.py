@@ -221,6 +221,14 @@ class Params(_Validated):
     resident_barrier: float = p(1.0, "1", 0.0, 20.0, "assumption",
                                 "Log penalty on a resident's destination across a provincial "
                                 "border still standing (settle: hukou, family, language).")
+    capital_favoritism: float = p(0.0, "1", 0.0, 1.0, "assumption; the mechanism: capital-"
+                                  "market favoritism toward cities higher in the "
+                                  "administrative hierarchy lowers their cost of capital and "
+                                  "raises their growth (Chen, Henderson and Cai 2017, J. Urban "
+                                  "Economics 98: 69-87)",
+                                  "Share of the savings of a city that is not its province's "
+                                  "capital invested in that capital (grow); 0 invests every "
+                                  "city's savings at home.")
     resident_inflow: float = p(0.0, "1/year", 0.0, 0.1, "assumption; for scale: 124.8 million "
                                "people lived outside their home province at the 2020 census, "
                                "8.9% of China's population (NBS, Seventh Census Communique "

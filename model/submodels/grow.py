@@ -4,8 +4,13 @@ Output (GDP, 100 million CNY a year at the start's prices) of city ``i``:
 
     Y_i = A_i * C_i^alpha * N_i^(1 - alpha - beta) * (1 + H_i)^beta,
 
-* ``C_i`` physical capital, ``C' = (1 - capital_depreciation) C + savings_rate * Y / 4``
-  (``alpha = capital_share``); at the start ``C = init_capital_output * Y``.
+* ``C_i`` physical capital, ``C' = (1 - capital_depreciation) C + I``, with ``I`` the
+  quarter's investment: each city saves ``savings_rate * Y / 4`` and invests it at home,
+  except that a share ``capital_favoritism`` of the savings of a city that is not its
+  province's capital is invested in that capital (capital-market favoritism toward cities
+  higher in the administrative hierarchy: Chen, Henderson and Cai 2017, J. Urban Economics
+  98; the region's investment is unchanged). ``alpha = capital_share``; at the start
+  ``C = init_capital_output * Y``.
 * ``N_i`` the city's residents (2000 census, fixed) and ``H_i`` its talent agents (the
   innovative workforce; ``beta = talent_output_share``, its share of output, the same share
   that sets the sample scale in ``init``).
@@ -56,6 +61,7 @@ from model.entities import World
 from model.prices import to_start_prices
 
 __all__ = ["grow", "compute_output", "compute_tfp_start", "compute_tfp", "compute_capital",
+           "compute_investment",
            "zone_target", "compute_zone_gain",
            "compute_human_capital",
            "compute_wage",
@@ -129,13 +135,33 @@ def compute_human_capital(talent: np.ndarray, population: np.ndarray) -> np.ndar
     return x / (x + 1.0)
 
 
-def compute_capital(capital: np.ndarray, output: np.ndarray, savings: np.ndarray | float,
-                    depreciation: float) -> np.ndarray:
-    """Quarterly capital accumulation ``C' = (1 - d) C + s Y / 4``.
+def compute_capital(capital: np.ndarray, investment: np.ndarray, depreciation: float
+                    ) -> np.ndarray:
+    """Quarterly capital accumulation ``C' = (1 - d) C + I``.
 
-    Example: C 100, Y 40, s 0.4, d 0.025 -> 97.5 + 4 = 101.5.
+    Example: C 100, I 4, d 0.025 -> 97.5 + 4 = 101.5.
     """
-    return (1.0 - depreciation) * capital + savings * output / 4.0
+    return (1.0 - depreciation) * capital + investment
+
+
+def compute_investment(output: np.ndarray, savings: float, capital_of: np.ndarray,
+                       favoritism: float) -> np.ndarray:
+    """The quarter's investment per city, from savings ``s Y / 4``.
+
+    A share ``favoritism`` of each city's savings is invested in its province's capital
+    (``capital_of``; -1: none, the savings stay at home).
+    Example: Y [40, 40, 40], s 0.4, capital_of [1, -1, -1] (city 1 is city 0's capital),
+    favoritism 0.25 -> savings [4, 4, 4], city 0 sends 1 -> [3, 5, 4]; the total is kept.
+    """
+    inv = savings * output / 4.0
+    if favoritism <= 0:
+        return inv
+    src = capital_of >= 0
+    sent = favoritism * inv[src]
+    out = inv.copy()
+    out[src] -= sent
+    out += np.bincount(capital_of[src], weights=sent, minlength=len(inv))
+    return out
 
 
 def compute_income_level(gdp: np.ndarray, population: np.ndarray, income0: float) -> float:
@@ -179,7 +205,9 @@ def grow(world: World, rng: np.random.Generator) -> None:
     c.zone_gain = zone_gain
     c.gdp = compute_output(c.tfp, c.capital, c.population, talent, prm.capital_share,
                            prm.talent_output_share)
-    c.capital = compute_capital(c.capital, c.gdp, prm.savings_rate, prm.capital_depreciation)
+    invest = compute_investment(c.gdp, prm.savings_rate, world.geo.capital_of,
+                                prm.capital_favoritism)
+    c.capital = compute_capital(c.capital, invest, prm.capital_depreciation)
     c.capital += to_start_prices(world.policy["state_investment_cny"], world.year,
                                  prm.start_year) / 4.0
     set_prices(world, talent)

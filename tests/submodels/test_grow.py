@@ -5,6 +5,7 @@ from model.submodels.grow import (
     compute_capital,
     compute_human_capital,
     compute_income_level,
+    compute_investment,
     compute_output,
     compute_rent,
     compute_tfp,
@@ -50,15 +51,61 @@ def test_human_capital():
 
 
 def test_capital_accumulation():
-    assert compute_capital(np.array([100.0]), np.array([40.0]), 0.4, 0.025) == pytest.approx(
-        [101.5])
+    assert compute_capital(np.array([100.0]), np.array([4.0]), 0.025) == pytest.approx([101.5])
 
 
 def test_capital_converges_to_its_steady_state():
     c, y = np.array([10.0]), np.array([40.0])
     for _ in range(2000):
-        c = compute_capital(c, y, 0.4, 0.025)
+        c = compute_capital(c, compute_investment(y, 0.4, np.array([-1]), 0.0), 0.025)
     assert c == pytest.approx(0.4 * 40 / 4 / 0.025)
+
+
+def test_investment_hand_case_and_favoritism_keeps_the_total():
+    y = np.array([40.0, 40.0, 40.0])
+    assert compute_investment(y, 0.4, np.array([1, -1, -1]), 0.25) == pytest.approx([3, 5, 4])
+    assert compute_investment(y, 0.4, np.array([1, -1, -1]), 0.0) == pytest.approx([4, 4, 4])
+    rng = np.random.default_rng(5)
+    y = rng.uniform(1, 100, 9)
+    cap = np.array([2, 2, -1, 5, 5, -1, -1, 8, -1])  # three provinces with capitals 2, 5, 8
+    inv = compute_investment(y, 0.4, cap, 0.3)
+    assert inv.sum() == pytest.approx(0.1 * y.sum())
+    assert (inv[cap >= 0] == pytest.approx(0.7 * 0.1 * y[cap >= 0]))
+    assert inv[2] == pytest.approx(0.1 * (y[2] + 0.3 * (y[0] + y[1])))
+
+
+def test_capital_of_the_provinces():
+    import dataclasses
+
+    from model.geography import yrd
+    geo = yrd()
+    cap = geo.capital_of
+    assert [geo.cities[i] for i in np.flatnonzero(geo.capital)] == ["Shanghai", "Nanjing",
+                                                                     "Hangzhou", "Hefei"]
+    assert cap[geo.index("Suzhou")] == geo.index("Nanjing")
+    assert cap[geo.index("Wenzhou")] == geo.index("Hangzhou")
+    assert cap[geo.index("Wuhu")] == geo.index("Hefei")
+    assert (cap[geo.capital] == -1).all()
+    assert (dataclasses.replace(geo, capital=None).capital_of == -1).all()  # grids
+
+
+def test_favoritism_moves_capital_to_the_capitals():
+    import dataclasses
+
+    from model.model import InnovationModel
+    from model.scenario import load_scenario
+
+    sc = load_scenario("yrd_baseline.toml")
+    runs = {}
+    for phi in (0.0, 0.2):
+        s = dataclasses.replace(sc, params=dataclasses.replace(sc.params,
+                                                                 capital_favoritism=phi))
+        m = InnovationModel(s, seed=1)
+        m.run(8)
+        runs[phi] = m.city.capital.copy()
+    caps = m.geo.capital & (np.bincount(m.geo.province)[m.geo.province] > 1)
+    assert (runs[0.2][caps] > runs[0.0][caps]).all()  # Nanjing, Hangzhou, Hefei gain
+    assert (runs[0.2][m.geo.capital_of >= 0] < runs[0.0][m.geo.capital_of >= 0]).all()
 
 
 def test_income_level():
