@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
@@ -106,11 +107,12 @@ class Geography:
         """Number of cities."""
         return len(self.cities)
 
-    @property
+    @cached_property
     def capital_of(self) -> np.ndarray:
         """Index of the capital of each city's province, shape (N,) int.
 
-        -1 for a capital itself and where the province has none among the cities.
+        Computed once (``grow`` reads it every quarter). -1 for a capital itself and where
+        the province has none among the cities.
         Example: provinces [0, 0, 1, 1], capitals [False, True, False, False] ->
         [1, -1, -1, -1].
         """

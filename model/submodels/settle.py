@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.entities import World
+from model.submodels.renew import compute_inflow_shares
 
 __all__ = ["settle", "compute_resident_moves", "compute_resident_inflow",
            "MAX_RESIDENT_OUTFLOW"]
@@ -87,8 +88,9 @@ def compute_resident_inflow(population: np.ndarray, gdp: np.ndarray, rate: float
     if rate <= 0:
         return np.zeros_like(population)
     y = np.maximum(gdp, 1e-300) / population
-    w = population * np.exp(elasticity * (np.log(y) - np.log(y.mean())))
-    return rate / 4.0 * population.sum() * w / w.sum()
+    # the same gravity-logit shares as talent newcomers (renew): size * exp(utility)
+    share = compute_inflow_shares(elasticity * np.log(y), population)
+    return rate / 4.0 * population.sum() * share
 
 
 def settle(world: World, rng: np.random.Generator) -> None:
