@@ -3,6 +3,7 @@
 A scenario file has these parts (all optional; see scenarios/README.md)::
 
     base = "yrd_baseline.toml"     # inherit from a file in this one's folder or scenarios/
+    params_from = "yrd_calibrated.toml"   # only the [params] of another scenario (its chain)
     description = "one line"
 
     [run]                          # run settings, apart from the model's parameters
@@ -30,8 +31,10 @@ A scenario file has these parts (all optional; see scenarios/README.md)::
 
 Inheritance merges tables key by key (the child wins) and appends the child's rules to
 the base's; ``[expect]`` is not inherited (a claim belongs to the file that makes it).
-Every error is a :class:`ScenarioError` naming the file, the key, the value and what is
-allowed.
+``params_from`` takes another scenario's merged ``[params]`` alone (not its geography, run,
+policy or rules): they override the base's and are overridden by the file's own, so a
+calibration of one geography can be carried to another. Every error is a
+:class:`ScenarioError` naming the file, the key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ __all__ = ["Scenario", "ScenarioError", "Rule", "Expect", "load_scenario",
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 #: Top-level keys and the kind of value each takes.
-TOP_KEYS = {"base": "a string", "description": "a string", "run": "a table",
-            "geography": "a table", "params": "a table", "policy": "a table",
+TOP_KEYS = {"base": "a string", "params_from": "a string", "description": "a string",
+            "run": "a table", "geography": "a table", "params": "a table", "policy": "a table",
             "rule": "an array of tables [[rule]]", "expect": "a table"}
 EXPECT_KEYS = {"measure", "direction", "cities"}
 RUN_KEYS = {"steps": (int, 1, 10_000), "seed": (int, 0, 2**63 - 1)}
@@ -324,15 +327,16 @@ def base_of(path: str | Path) -> str | None:
     return read_toml(find_scenario(path)).get("base")
 
 
-def _base_path(file: str, path: Path, base: Any) -> Path:
-    """Where ``base`` points: a TOML file in the scenario's folder or the shipped scenarios/.
+def _base_path(file: str, path: Path, base: Any, key: str = "base") -> Path:
+    """Where ``base`` (or ``params_from``, as ``key``) points: a TOML file in one of two folders.
 
-    Nothing outside those two folders is ever read (symbolic links are followed first).
+    The two are the scenario's own folder and the shipped scenarios/. Nothing outside them
+    is ever read (symbolic links are followed first).
     """
     allowed = (f"a .toml file in this scenario's folder ({path.parent}) or in the shipped "
                f"scenarios folder ({SCENARIO_DIR})")
     if not isinstance(base, str) or not base.endswith(".toml") or "\0" in base:
-        raise ScenarioError(file, "base", base, allowed)
+        raise ScenarioError(file, key, base, allowed)
     try:
         folders = (path.parent.resolve(), SCENARIO_DIR.resolve())
         inside = [p for p in ((f / base).resolve() for f in folders)
@@ -342,20 +346,26 @@ def _base_path(file: str, path: Path, base: Any) -> Path:
         inside = found = []
     if found:
         return found[0]
-    raise ScenarioError(file, "base", base,
+    raise ScenarioError(file, key, base,
                         f"an existing TOML file: {allowed}" if inside else allowed)
 
 
-def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _read(path: Path, seen: tuple[Path, ...] = (), key: str = "base") -> dict[str, Any]:
     file = str(path)
     if path in seen:
-        raise ScenarioError(file, "base", str(path.name), "inheritance must not loop")
+        raise ScenarioError(file, key, str(path.name), "inheritance must not loop")
     data = read_toml(path)
     _check_top(file, data)
+    own = dict(data.get("params", {}))
+    source = data.pop("params_from", None)
     if "base" in data:
         base_path = _base_path(file, path, data["base"])
         base = _read(base_path, (*seen, path))
         data = _merge(base, data)
+    if source is not None:
+        imported = _read(_base_path(file, path, source, "params_from"), (*seen, path),
+                         "params_from")
+        data["params"] = {**data.get("params", {}), **imported.get("params", {}), **own}
     return data
 
 

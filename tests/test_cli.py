@@ -151,6 +151,42 @@ def test_inheritance_merges_and_appends_rules(tmp_path):
     assert len(sc.rules) == 2 and sc.steps == 4
 
 
+def test_params_from_takes_only_the_parameters_of_another_scenario(tmp_path):
+    from model.scenario import ScenarioError, load_scenario
+
+    # the source: another geography's chain (a base with parameters, rules and a policy)
+    _write(tmp_path, GRID.replace("[params]", "[params]\nspill_rate = 0.3"), "root.toml")
+    _write(tmp_path, "base = \"root.toml\"\n[params]\nn_firms = 77\nelast_rd = 0.9\n"
+           "[policy]\nshare_ip = 0.0\n[[rule]]\ncities = [\"c0_0\"]\nshare_ip = 0.0\n",
+           "source.toml")
+    # the taker: its own base (steps 4, no rules) and one parameter of its own
+    _write(tmp_path, GRID.replace("[params]", "[params]\nelast_rd = 0.8\nlearning_rate = 0.2"),
+           "other.toml")
+    taker = _write(tmp_path, "base = \"other.toml\"\nparams_from = \"source.toml\"\n"
+                   "[params]\nelast_rd = 0.95\n", "taker.toml")
+    sc = load_scenario(taker)
+    src = load_scenario(tmp_path / "source.toml")
+    assert sc.params.n_firms == 77 and sc.params.spill_rate == 0.3  # the source's chain
+    assert sc.params.elast_rd == 0.95          # the file's own win over the source ...
+    assert sc.params.learning_rate == 0.2      # ... and the base's stay where not overridden
+    assert src.params.elast_rd == 0.9 and src.params.learning_rate != 0.2
+    assert sc.rules == () and src.rules != ()  # no rules, policy or run from the source
+    assert sc.policy == load_scenario(tmp_path / "other.toml").policy != src.policy
+    # a child of the taker inherits the imported parameters, its own still win
+    child = _write(tmp_path, "base = \"taker.toml\"\n[params]\nn_firms = 60\n", "child.toml")
+    kid = load_scenario(child)
+    assert kid.params.n_firms == 60 and kid.params.spill_rate == 0.3
+    assert kid.params.elast_rd == 0.95
+    # errors name the key
+    for text, value in (('params_from = "nope.toml"\n', "nope.toml"),
+                        ('params_from = "x.txt"\n', "x.txt"),
+                        ('params_from = "loop.toml"\n', "loop.toml")):
+        bad = _write(tmp_path, text, "loop.toml" if "loop" in value else "bad.toml")
+        with pytest.raises(ScenarioError) as e:
+            load_scenario(bad)
+        assert e.value.key == "params_from" and value in str(e.value)
+
+
 def test_expect_is_parsed_and_not_inherited(tmp_path):
     from model.scenario import load_scenario
 
