@@ -366,6 +366,14 @@ class Params(_Validated):
                                          "intensities).")
     rel_intermediary: float = p(1.0, "1", 0.0, 10.0, "assumption",
                                 "Innovation-rate boost at full technology-intermediary coverage.")
+    zone_innovation_gain: float = p(0.0, "1", 0.0, 5.0, "assumption on the size; the "
+                                    "direction: national high-tech zones raise their city's "
+                                    "innovation output and entrepreneurship (Tian and Xu "
+                                    "2022, Review of Finance 26: 595-635, staggered zone "
+                                    "approvals)",
+                                    "Relative rise of firms' innovation rate in a city with "
+                                    "one national high-tech zone (innovate); n zones give "
+                                    "log2(1 + n) times it; 0 leaves zones to TFP alone.")
     rel_ip_value: float = p(0.5, "1", 0.0, 1.0, "assumption",
                             "Share of innovation value lost to imitation without IP protection.")
     # --- firms --------------------------------------------------------------------
@@ -575,7 +583,8 @@ class Policy(_Validated):
                             "scenario (model/data/POLICY_HISTORY.md)",
                             "National high-tech industrial development zones in the city (a "
                             "dated input); each new one raises the city's TFP (grow, "
-                            "zone_tfp_gain).")
+                            "zone_tfp_gain), and every one its firms' innovation rate "
+                            "(innovate, zone_innovation_gain).")
     vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                "Financial synergy: share of the cross-province VC barrier removed "
                                "for funds based in this city.")

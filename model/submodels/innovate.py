@@ -23,10 +23,12 @@ The firm is reimbursed up to ``rd_subsidy_max * rd_f`` from the city's R&D subsi
 
     lambda_f = innov_rate * (1 + rel_intermediary * m_c) * (rd_f / P)^elast_rd
                * S_f^elast_talent * (1 + k_f)^elast_capability
-               * ((K_c + E_c) / k_ref)^elast_knowledge,
+               * ((K_c + E_c) / k_ref)^elast_knowledge
+               * (1 + zone_innovation_gain * log2(1 + n_c)),
 
 ``P`` the income level (``grow``: R&D is mostly wages, so ``rd_f / P`` is real R&D
-effort), ``m_c`` the intermediary coverage, ``S_f`` the summed skill of its staff, ``k_f`` its
+effort), ``n_c`` the city's national high-tech zones in force (policy ``hightech_zones``),
+``m_c`` the intermediary coverage, ``S_f`` the summed skill of its staff, ``k_f`` its
 capability, ``K_c`` the local knowledge stock and ``E_c`` the external knowledge absorbed
 this step (``spill``). Each innovation has value
 ``v = P * innov_value[sector] * LogNormal(-sigma^2/2, sigma) * (1 - rel_ip_value * (1 - ip_c))``
@@ -63,6 +65,7 @@ from model.entities import World
 from model.sampling import prorate, sample_rows
 
 __all__ = ["innovate", "compute_innovation_rate", "compute_innovation_trials",
+           "compute_zone_factor",
            "compute_innovation_values",
            "compute_external_share", "compute_expected_revenue", "compute_rd_user_cost",
            "compute_collab_probability", "MIN_USER_COST"]
@@ -119,6 +122,14 @@ def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: n
             * rd ** prm.elast_rd * skill_sum ** prm.elast_talent
             * (1.0 + capability) ** prm.elast_capability
             * knowledge_in ** prm.elast_knowledge)
+
+
+def compute_zone_factor(zones: np.ndarray, gain: float) -> np.ndarray:
+    """Innovation-rate factor of each city's national high-tech zones: ``1 + gain * log2(1 + n)``.
+
+    Example: zones [0, 1, 3], gain 0.2 -> [1, 1.2, 1.4].
+    """
+    return 1.0 + gain * np.log2(1.0 + np.asarray(zones, dtype=float))
 
 
 def compute_innovation_trials(lam: np.ndarray, staff: np.ndarray,
@@ -201,6 +212,9 @@ def innovate(world: World, rng: np.random.Generator) -> None:
     k_in = (c.knowledge + c.external) / world.k_ref
     lam = compute_innovation_rate(rd / level, skill_sum, cap, k_in[city], c.intermediary[city],
                                   prm)
+    if prm.zone_innovation_gain:
+        lam = lam * compute_zone_factor(world.policy["hightech_zones"],
+                                        prm.zone_innovation_gain)[city]
     trials, p_each = compute_innovation_trials(lam, staff, prm.innovation_capacity)
     counts = rng.binomial(trials, p_each)
     owner, value = compute_innovation_values(

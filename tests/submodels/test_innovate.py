@@ -11,6 +11,7 @@ from model.submodels.innovate import (
     compute_innovation_trials,
     compute_innovation_values,
     compute_rd_user_cost,
+    compute_zone_factor,
     innovate,
 )
 from model.submodels.spill import spill
@@ -152,3 +153,43 @@ def test_a_higher_innovation_capacity_lifts_only_saturated_firms():
     high50, _ = count(innov_rate=10.0, innovation_capacity=50.0)
     assert high1 <= staff
     assert high50 > 3 * high1
+
+
+def test_zone_factor_hand_case():
+    assert compute_zone_factor(np.array([0, 1, 3]), 0.2) == pytest.approx([1.0, 1.2, 1.4])
+    assert compute_zone_factor(np.array([0, 2]), 0.0) == pytest.approx([1.0, 1.0])
+
+
+def test_zones_raise_their_own_citys_innovation_rate(monkeypatch):
+    import model.submodels.innovate as mod
+
+    real = mod.compute_innovation_trials
+    seen = []
+
+    def spy(lam, staff, capacity):
+        seen.append(lam.copy())
+        return real(lam, staff, capacity)
+
+    monkeypatch.setattr(mod, "compute_innovation_trials", spy)
+
+    def rates(gain, zones_in_city0):
+        seen.clear()
+        sc = small_grid(params={"zone_innovation_gain": gain})
+        pol, _ = sc.policy_at(2001)
+        w = build_world(sc.params, sc.geography, pol, np.random.default_rng(1))
+        w.firms.cash[:] = 1e6
+        w.policy["hightech_zones"] = np.zeros(w.geo.n, dtype=int)
+        w.policy["hightech_zones"][0] = zones_in_city0
+        spill(w, np.random.default_rng(2))
+        innovate(w, np.random.default_rng(2))
+        return seen[0], w.firms.city[np.flatnonzero(w.firms.view("alive"))]
+
+    base, city = rates(0.0, 3)
+    lifted, _ = rates(0.5, 3)
+    none, _ = rates(0.5, 0)
+    assert (city == 0).any() and (city != 0).any()
+    # city 0's firms innovate at (1 + 0.5 * log2(4)) = 2 times the rate; the others unchanged
+    assert lifted[city == 0] == pytest.approx(2.0 * base[city == 0])
+    assert lifted[city != 0] == pytest.approx(base[city != 0])
+    # no zone, no lift
+    assert none == pytest.approx(base)
