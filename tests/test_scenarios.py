@@ -102,7 +102,7 @@ def executor(shared_runs):
 
 def test_every_policy_scenario_states_a_claim():
     bases = {"yrd_baseline", "yrd_history", "yrd_posterior_point", "yrd_calibrated",
-             "grid_baseline", "peers_baseline"}
+             "grid_baseline", "peers_baseline", "peers_history", "peers_calibrated"}
     for p in SCENARIO_DIR.glob("*.toml"):
         if p.stem not in bases:
             assert load_scenario(p).expect is not None, f"{p.name} has no [expect] claim"
