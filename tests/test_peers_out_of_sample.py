@@ -134,3 +134,4 @@ def test_validate_peers_writes_its_record(tmp_path):
     assert set(saved["catch_up_2021"]) == {"Chengdu", "Shenzhen"}
     assert saved["params"]["resident_inflow"] == load_scenario(
         "yrd_calibrated.toml").params.resident_inflow
+

@@ -58,3 +58,21 @@ def test_patterns_and_claims_are_run_at_each_accepted_set(tmp_path):
     assert row["set"] == 3 and row["innov_rate"] == 0.01 and row["n_seeds"] == 2
     assert row["ci_low"] <= row["diff"] <= row["ci_high"]
     assert "hefei_push.toml" in yrd_claims() and "boston.toml" not in yrd_claims()
+
+
+@pytest.mark.parametrize("module,args", [
+    ("validate", ["--seeds", "0"]), ("validate", ["--set-seeds", "0"]),
+    ("validate", ["--jobs", "0"]), ("validate_peers", ["--seeds", "0"]),
+    ("validate_peers", ["--jobs", "-1"]), ("validate_peers", ["--scenario", "missing.toml"])])
+def test_validation_bad_input_exits_2_and_writes_nothing(tmp_path, module, args):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "v"
+    proc = subprocess.run([sys.executable, "-m", f"experiments.analysis.{module}", *args,
+                           "--out", str(out)], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "error:" in proc.stderr
+    assert not out.exists()

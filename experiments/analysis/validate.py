@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -242,11 +243,17 @@ if __name__ == "__main__":
     ap.add_argument("--set-seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the main runs")
     a = ap.parse_args()
+    for key, value in (("--seeds", a.seeds), ("--set-seeds", a.set_seeds), ("--jobs", a.jobs)):
+        if not 1 <= value <= 10_000:
+            print(f"experiments.analysis.validate: error: {key} = {value}: an integer in "
+                  "[1, 10000]", file=sys.stderr)
+            sys.exit(2)
     try:
         res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds,
                        jobs=a.jobs)
     except (OutputError, ScenarioError) as e:
-        raise SystemExit(f"experiments.analysis.validate: error: {e}") from None
+        print(f"experiments.analysis.validate: error: {e}", file=sys.stderr)
+        sys.exit(2)
     print(json.dumps({k: res[k] for k in (
         "named_hits_mean", "hefei_tier2_share", "shanghai_alone_share", "tier_counts_mean",
         "named_hit_rate", "index_growth_end2001_end2021", "rd_intensity_2021_over_2011",

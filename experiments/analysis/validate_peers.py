@@ -119,6 +119,11 @@ if __name__ == "__main__":
     ap.add_argument("--out", default="docs/validation/peers")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     a = ap.parse_args()
+    for key, value in (("--seeds", a.seeds), ("--jobs", a.jobs)):
+        if not 1 <= value <= 10_000:
+            print(f"experiments.analysis.validate_peers: error: {key} = {value}: an integer "
+                  "in [1, 10000]", file=sys.stderr)
+            sys.exit(2)
     try:
         res = validate_peers(a.scenario, a.seeds, a.root_seed, a.out, a.jobs)
     except (OutputError, ScenarioError) as e:
