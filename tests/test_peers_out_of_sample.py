@@ -132,6 +132,8 @@ def test_validate_peers_writes_its_record(tmp_path):
     assert saved["null"]["gdp_share_male"] == pytest.approx(
         score_null(geography.peers())["gdp_share_male"])
     assert set(saved["catch_up_2021"]) == {"Chengdu", "Shenzhen"}
+    # the peers' real growth: nominal 24,170 -> 291,475 (100 million CNY), deflator 1.92
+    assert saved["real_gdp_growth_fact"] == pytest.approx(6.27, abs=0.01)
     assert saved["params"]["resident_inflow"] == load_scenario(
         "yrd_calibrated.toml").params.resident_inflow
 

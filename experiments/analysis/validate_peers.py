@@ -14,7 +14,9 @@ twelve peer cities entered any calibration, so every score here is out of sample
   2020, each city) against the shipped 2020 intensities (Spearman rank correlation; the
   null has nothing to rank);
 - the catch-up the studies describe: Chengdu's and Shenzhen's GDP relative to Shanghai's,
-  2001 and 2021, model and data.
+  2001 and 2021, model and data;
+- the twelve cities' real output growth 2001-2021 against the shipped GDPs deflated by the
+  shipped deflator.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.compare import replicate_seeds
-from experiments.analysis.patterns import END_2021, score_null, score_run
+from experiments.analysis.patterns import END_2021, real_gdp_growth_fact, score_null, score_run
 from experiments.running.cache import cached_run
 from experiments.running.output import OutputError, check_output_dir, output_dir
 from experiments.running.run import process_pool
@@ -104,6 +106,7 @@ def validate_peers(scenario: str = "peers_calibrated.toml", seeds: int = 20, roo
         "catch_up_2021": {c: _spread(s["catch_up_2021"][c] for s in scores)
                           for c in scores[0]["catch_up_2021"]},
         "catch_up_fact": {"2001": catch_up(geo.gdp, geo), "2021": catch_up(fact_gdp, geo)},
+        "real_gdp_growth_fact": real_gdp_growth_fact(geo),
         "null": {k: null[k] for k in ("gdp_share_male", "resident_share_male") if k in null},
     }
     with output_dir(out, "validation") as tmp:
