@@ -36,7 +36,7 @@ from experiments.running.run import process_pool
 from model.observe import COLLAB_INDICATORS
 from model.scenario import ScenarioError, load_scenario
 
-__all__ = ["validate", "run_scores", "summarise_scores", "accepted_set_patterns"]
+__all__ = ["validate", "run_scores", "summarise_scores", "accepted_set_patterns", "spread"]
 
 
 def _one(args: tuple) -> tuple[np.ndarray, pd.DataFrame, dict]:
@@ -58,7 +58,8 @@ def run_scores(sc, seed_list: list[int], executor=None) -> list[dict]:
     return _runs(sc, seed_list, executor)[2]
 
 
-def _spread(values: list[float], fact: float | None = None) -> dict[str, float]:
+def spread(values: list[float], fact: float | None = None) -> dict[str, float]:
+    """Median, mean and 5-95% range of ``values`` over seeds (and the ``fact``, if given)."""
     v = np.asarray(values, dtype=float)
     out = {"median": float(np.median(v)), "mean": float(v.mean()),
            "p5": float(np.percentile(v, 5)), "p95": float(np.percentile(v, 95))}
@@ -86,20 +87,20 @@ def summarise_scores(scores: list[dict], geo) -> dict:
         "shanghai_alone_share": float(np.mean([s["tier_1"] == 1 and s["hits"]["Shanghai"]
                                                for s in scores])),
         "tier_counts_mean": {f"tier_{k}": mean[f"tier_{k}"] for k in (1, 2, 3, 4)},
-        "index_growth_end2001_end2021": _spread([s["index_growth"] for s in scores],
+        "index_growth_end2001_end2021": spread([s["index_growth"] for s in scores],
                                                 138.67 / 0.4),
-        "rd_intensity_2021_over_2011": _spread([s["rd_intensity_ratio_2021_2011"]
+        "rd_intensity_2021_over_2011": spread([s["rd_intensity_ratio_2021_2011"]
                                                 for s in scores]),
         "gdp_cv_2001": float(scores[0]["gdp_cv_2001"]),
-        "gdp_cv_2021": _spread([s["gdp_cv_2021"] for s in scores],
+        "gdp_cv_2021": spread([s["gdp_cv_2021"] for s in scores],
                                float(fact_gdp.std() / fact_gdp.mean())),
-        "gdp_share_male": _spread([s["gdp_share_male"] for s in scores]),
-        "hefei_gdp_growth": _spread([s["hefei_gdp_growth"] for s in scores]),
-        "real_gdp_growth": _spread([s["real_gdp_growth"] for s in scores],
+        "gdp_share_male": spread([s["gdp_share_male"] for s in scores]),
+        "hefei_gdp_growth": spread([s["hefei_gdp_growth"] for s in scores]),
+        "real_gdp_growth": spread([s["real_gdp_growth"] for s in scores],
                                    real_gdp_growth_fact(geo)),
-        "rd_intensity_2021": _spread([s["rd_intensity_2021"] for s in scores]),
+        "rd_intensity_2021": spread([s["rd_intensity_2021"] for s in scores]),
         "rank_corr_2001_gdp_mean": mean["rank_corr_2001_gdp"],
-        "collab_index_2021": _spread([s["collab_index_2021"] for s in scores], 247.11),
+        "collab_index_2021": spread([s["collab_index_2021"] for s in scores], 247.11),
         "indicator_growth_2011_2021_median": {
             k: float(np.median([s["indicator_growth"][k] for s in scores]))
             for k in COLLAB_INDICATORS},
@@ -109,15 +110,15 @@ def summarise_scores(scores: list[dict], geo) -> dict:
         "null": {k: null[k] for k in ("named_hits", "hits", "hefei_tier2", "tier_1", "tier_2",
                                       "tier_3", "tier_4", "gdp_cv_2021", "gdp_share_male",
                                       "resident_share_male") if k in null},
-        "gdp_share_change_sd": _spread([s["gdp_share_change_sd"] for s in scores],
+        "gdp_share_change_sd": spread([s["gdp_share_change_sd"] for s in scores],
                                        fact_change["sd"]),
-        "gdp_share_change_corr": _spread([s["gdp_share_change_corr"] for s in scores]),
+        "gdp_share_change_corr": spread([s["gdp_share_change_corr"] for s in scores]),
         "gdp_share_change_province": {
             p: {"mean": float(np.mean([s["gdp_share_change_province"][p] for s in scores])),
                 "fact": fact_prov[i]}
             for i, p in enumerate(geo.provinces)},
         "gdp_share_change_fact": fact_change,
-        **{k: _spread([s[k] for s in scores]) for k in ("resident_share_male",
+        **{k: spread([s[k] for s in scores]) for k in ("resident_share_male",
                                                         "resident_change_corr")
            if all(k in s for s in scores)},
     }

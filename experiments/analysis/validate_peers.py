@@ -31,6 +31,7 @@ import pandas as pd
 
 from experiments.analysis.compare import replicate_seeds
 from experiments.analysis.patterns import END_2021, real_gdp_growth_fact, score_null, score_run
+from experiments.analysis.validate import spread
 from experiments.running.cache import cached_run
 from experiments.running.output import OutputError, check_output_dir, output_dir
 from experiments.running.run import process_pool
@@ -78,12 +79,6 @@ def _one(args: tuple) -> dict:
     return peer_scores(r.cities, r.region, sc.geography)
 
 
-def _spread(values) -> dict:
-    v = np.asarray(list(values), dtype=float)
-    return {"median": float(np.median(v)), "mean": float(v.mean()),
-            "p5": float(np.percentile(v, 5)), "p95": float(np.percentile(v, 95))}
-
-
 def validate_peers(scenario: str = "peers_calibrated.toml", seeds: int = 20, root: int = 4242,
                    out: str | Path = "docs/validation/peers", jobs: int = 1) -> dict:
     """Run ``scenario`` over ``seeds`` seeds and write ``validation.json`` to ``out``."""
@@ -102,8 +97,8 @@ def validate_peers(scenario: str = "peers_calibrated.toml", seeds: int = 20, roo
     result = {
         "scenario": scenario, "seeds": seed_list, "root_seed": root,
         "params": {k: v for k, v in sc.raw.get("params", {}).items()},
-        **{k: _spread(s[k] for s in scores) for k in scores[0] if k != "catch_up_2021"},
-        "catch_up_2021": {c: _spread(s["catch_up_2021"][c] for s in scores)
+        **{k: spread([s[k] for s in scores]) for k in scores[0] if k != "catch_up_2021"},
+        "catch_up_2021": {c: spread([s["catch_up_2021"][c] for s in scores])
                           for c in scores[0]["catch_up_2021"]},
         "catch_up_fact": {"2001": catch_up(geo.gdp, geo), "2021": catch_up(fact_gdp, geo)},
         "real_gdp_growth_fact": real_gdp_growth_fact(geo),

@@ -63,6 +63,7 @@ import numpy as np
 
 from model.entities import World
 from model.sampling import prorate, sample_rows
+from model.submodels.grow import zone_target
 
 __all__ = ["innovate", "compute_innovation_rate", "compute_innovation_trials",
            "compute_zone_factor",
@@ -127,9 +128,10 @@ def compute_innovation_rate(rd: np.ndarray, skill_sum: np.ndarray, capability: n
 def compute_zone_factor(zones: np.ndarray, gain: float) -> np.ndarray:
     """Innovation-rate factor of each city's national high-tech zones: ``1 + gain * log2(1 + n)``.
 
+    The same form of ``n`` zones as their TFP gain (``grow.zone_target``).
     Example: zones [0, 1, 3], gain 0.2 -> [1, 1.2, 1.4].
     """
-    return 1.0 + gain * np.log2(1.0 + np.asarray(zones, dtype=float))
+    return 1.0 + zone_target(zones, gain)
 
 
 def compute_innovation_trials(lam: np.ndarray, staff: np.ndarray,
