@@ -190,7 +190,8 @@ def _cli(*args: str) -> int:
 
 
 @pytest.mark.slow
-def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, capsys):
+def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, capsys,
+                                                                     monkeypatch):
     """A tiny calibration of the real model through the CLI: written, resumed, guarded."""
     out = tmp_path / "post"
     # a smaller sample of the same region (sample-size invariance) keeps it quick
@@ -236,6 +237,18 @@ def test_yrd_posterior_end_to_end_resumes_and_refuses_another_spec(tmp_path, cap
     assert {"posterior_predictive.png", "posterior_marginals.png", "abc.db"} <= set(manifest)
     pred = pd.read_csv(out / "predictive.csv").set_index("statistic")
     assert pred.loc["tier_2", "null"] == 11 and pred.loc["named_misses", "null"] == 2
+    # other model code: a report (it simulates nothing) still works and keeps the version
+    # that sampled the database; resuming (sampling with the other code) is refused
+    import experiments.inference.posterior as posterior_mod
+    sampled = rec2["code_version"]
+    monkeypatch.setattr(posterior_mod, "code_version", lambda: "0123456789abcdef")
+    assert main(["calibrate", str(spec), "--report-only"]) == 0
+    assert json.loads((out / "posterior.json").read_text())["code_version"] == sampled
+    assert json.loads((out / "spec.json").read_text())["code_version"] == sampled
+    capsys.readouterr()
+    assert main(["calibrate", str(spec), "--jobs", "2"]) == 2
+    assert "another version of the model code" in capsys.readouterr().err
+    monkeypatch.undo()
     # another spec (a different prior) on the same output is refused, nothing touched
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     spec.write_text(text.replace("range = [0.85, 1.0]", "range = [0.86, 1.0]"), encoding="utf-8")

@@ -574,7 +574,12 @@ def _forward_progress(progress: Callable[[str], None] | None) -> None:
     log.addHandler(_Progress(progress))
 
 
-def _check_resume(spec: PosteriorSpec, out: Path) -> None:
+def _check_resume(spec: PosteriorSpec, out: Path, same_code: bool = True) -> None:
+    """Refuse an output that holds another spec's calibration.
+
+    With ``same_code``, also one sampled by another version of the model code: only
+    resuming needs the same code; a report simulates nothing.
+    """
     have = owned(out)
     if (out / DB_NAME).exists():
         if have.get(DB_NAME) != KIND or not (out / "spec.json").exists():
@@ -582,6 +587,8 @@ def _check_resume(spec: PosteriorSpec, out: Path) -> None:
                               "calibrate; choose another output")
         prev = json.loads((out / "spec.json").read_text(encoding="utf-8"))
         for key, now in (("spec_digest", spec.digest()), ("code_version", code_version())):
+            if key == "code_version" and not same_code:
+                continue
             if prev.get(key) != now:
                 raise PosteriorError(
                     f"{spec.file}: output {out} holds a calibration of another "
@@ -599,7 +606,7 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
     ``report_only``: sample nothing; rewrite the outputs from the database already there.
     """
     out = Path(spec.output)
-    _check_resume(spec, out)
+    _check_resume(spec, out, same_code=not report_only)
     if report_only:
         if not (out / DB_NAME).exists():
             raise PosteriorError(f"{spec.file}: {out} holds no calibration database to "
@@ -610,7 +617,8 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
         if h.max_t < 0:
             raise PosteriorError(f"{spec.file}: {out / DB_NAME} holds no complete generation")
         claim(out, KIND, FILES)
-        rec = summarise(h, spec, 0.0)
+        sampled_by = json.loads((out / "spec.json").read_text(encoding="utf-8"))
+        rec = summarise(h, spec, 0.0, sampled_by.get("code_version"))
         _write(out, rec, h, spec)
         return rec
     claim(out, KIND, FILES)
@@ -651,8 +659,13 @@ def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[o][min(np.searchsorted(cw, q), len(x) - 1)])
 
 
-def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
-    """The record: per parameter the posterior and its contraction; per statistic the fit."""
+def summarise(h, spec: PosteriorSpec, seconds: float,
+              sampled_code: str | None = None) -> dict[str, Any]:
+    """The record: per parameter the posterior and its contraction; per statistic the fit.
+
+    ``sampled_code``: the version of the model code that sampled the database (a report
+    written later by other code keeps it); the current code's by default.
+    """
     df = particles(h, spec.priors)
     w = df["weight"].to_numpy()
     ess = float(1.0 / np.sum(w ** 2))
@@ -683,7 +696,7 @@ def summarise(h, spec: PosteriorSpec, seconds: float) -> dict[str, Any]:
     gens = gens[gens["t"] >= 0]
     return {"procedure": "ABC-SMC (pyABC), pattern-oriented",
             "pyabc_version": _pyabc_version(), "spec_file": spec.file,
-            "spec_digest": spec.digest(), "code_version": code_version(),
+            "spec_digest": spec.digest(), "code_version": sampled_code or code_version(),
             "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "base": project_path(spec.base), "root_seed": spec.root_seed,
             "fixed_params": spec.params,
