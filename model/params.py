@@ -310,6 +310,12 @@ class Params(_Validated):
     corridor_distance_factor: float = p(0.5, "multiplier", 0.05, 1.0, "assumption",
                                         "Effective-distance multiplier between two corridor cities "
                                         "when the corridor is active.")
+    hsr_distance_factor: float = p(1.0, "multiplier", 0.05, 1.0, "assumption (1: no effect "
+                                   "until calibrated); high-speed rail brought new cross-city "
+                                   "co-author pairs (Dong, Zheng and Kahn 2018, NBER WP 24539)",
+                                   "Effective-distance multiplier between two cities that both "
+                                   "have a station on the high-speed rail network "
+                                   "(hsr_station).")
     collab_spill_boost: float = p(1.0, "1", 0.0, 20.0, "assumption",
                                   "Spillover boost per unit of past collaboration intensity.")
     absorb_half: float = p(0.5, "knowledge/talent", 1e-6, 1e6, "assumption",
@@ -585,6 +591,11 @@ class Policy(_Validated):
                             "dated input); each new one raises the city's TFP (grow, "
                             "zone_tfp_gain), and every one its firms' innovation rate "
                             "(innovate, zone_innovation_gain).")
+    hsr_station: bool = p(False, "flag", None, None, "dated by the historical scenario "
+                          "(model/data/POLICY_HISTORY.md)",
+                          "The city has a station on the high-speed rail network (a dated "
+                          "input); distances between two such cities are multiplied by "
+                          "hsr_distance_factor.")
     vc_cross_region: float = p(0.0, "1", 0.0, 1.0, "assumption",
                                "Financial synergy: share of the cross-province VC barrier removed "
                                "for funds based in this city.")

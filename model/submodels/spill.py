@@ -6,9 +6,11 @@ The spillover kernel from city ``j`` to city ``i`` is
     W_ii = 0,
 
 where ``d_eff_ij = d_ij * corridor_distance_factor`` when both cities are corridor members
-with the corridor active (else ``d_ij``; ``spill`` keeps this effective-distance matrix in
-``world.eff_dist``, and ``invest``, ``migrate`` and ``relocate`` use it too, so talent,
-capital and firms flow along the corridor as knowledge does), ``b_ij = barrier_spill``
+with the corridor active (else ``d_ij``), times ``hsr_distance_factor`` when both have a
+station on the high-speed rail network (``hsr_station``, a dated input). ``spill`` keeps
+this effective-distance matrix in ``world.eff_dist``, and ``invest``, ``migrate`` and
+``relocate`` use it too, so talent, capital and firms flow along the corridor as knowledge
+does. ``b_ij = barrier_spill``
 between provinces and 1 within one, and ``collab_ij`` is the collaboration intensity of the
 pair: its decaying count of co-inventions over the mean decaying count of innovations of
 the two cities,
@@ -53,15 +55,20 @@ COLLAB_DECAY = 0.05  # per quarter; documented in ODD 7.2 (assumption)
 
 
 def compute_effective_distance(dist_km: np.ndarray, corridor: np.ndarray,
-                               factor: float) -> np.ndarray:
-    """Distances with corridor pairs shortened.
+                               factor: float, hsr: np.ndarray | None = None,
+                               hsr_factor: float = 1.0) -> np.ndarray:
+    """Distances with corridor pairs and high-speed-rail pairs shortened.
 
-    ``d * factor`` if both ends are on an active corridor, else ``d``. Example: 100 km
-    between two active corridor cities, factor 0.5 -> 50 km; to a city off the corridor
-    -> unchanged.
+    ``d * factor`` if both ends are on an active corridor, times ``hsr_factor`` if both
+    have a high-speed rail station (``hsr``; None: none has). Example: 100 km between two
+    active corridor cities, factor 0.5 -> 50 km; to a city off the corridor -> unchanged;
+    if both also have a station, hsr_factor 0.6 -> 30 km.
     """
     pair = corridor[:, None] & corridor[None, :]
-    return np.where(pair, dist_km * factor, dist_km)
+    d = np.where(pair, dist_km * factor, dist_km)
+    if hsr is not None and hsr_factor != 1.0:
+        d = np.where(hsr[:, None] & hsr[None, :], d * hsr_factor, d)
+    return d
 
 
 def compute_barrier(province: np.ndarray, integration: np.ndarray) -> np.ndarray:
@@ -77,7 +84,8 @@ def compute_barrier(province: np.ndarray, integration: np.ndarray) -> np.ndarray
 
 def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np.ndarray,
                          decay_km: float, barrier: float, corridor_factor: float,
-                         barrier_pairs: np.ndarray | None = None) -> np.ndarray:
+                         barrier_pairs: np.ndarray | None = None,
+                         hsr: np.ndarray | None = None, hsr_factor: float = 1.0) -> np.ndarray:
     """Distance-decay spillover kernel without collaboration, shape (N, N), zero diagonal.
 
     Parameters
@@ -89,12 +97,15 @@ def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np
     barrier_pairs : (N, N) or None
         :func:`compute_barrier` (integration lifts part of it); None: the whole barrier
         between provinces.
+    hsr, hsr_factor : (N,) bool or None, and the multiplier of the distance between two
+        cities with a high-speed rail station (:func:`compute_effective_distance`).
 
     Example: two cities 150 km apart in different provinces, decay 150, barrier 0.5:
     ``W = e^-1 * 0.5 = 0.1839``; if both are active corridor cities with factor 0.5:
     ``e^-0.5 * 0.5 = 0.3033``; with half the barrier lifted: ``e^-1 * 0.75``.
     """
-    w = np.exp(-compute_effective_distance(dist_km, corridor, corridor_factor) / decay_km)
+    w = np.exp(-compute_effective_distance(dist_km, corridor, corridor_factor, hsr,
+                                           hsr_factor) / decay_km)
     if barrier_pairs is None:
         barrier_pairs = (province[:, None] != province[None, :]).astype(float)
     w = w * (1.0 - (1.0 - barrier) * barrier_pairs)
@@ -177,14 +188,16 @@ def external_knowledge(world: World) -> tuple[np.ndarray, np.ndarray]:
     c, prm, geo = world.city, world.params, world.geo
     active = geo.corridor & world.policy["corridor_active"].astype(bool)
     integration = world.policy["integration"]
-    key = (tuple(np.flatnonzero(active)), integration.tobytes())
+    hsr = world.policy["hsr_station"].astype(bool)
+    key = (tuple(np.flatnonzero(active)), integration.tobytes(), tuple(np.flatnonzero(hsr)))
     if world.spill_weights is None or world.spill_key != key:
         world.eff_dist = compute_effective_distance(geo.dist_km, active,
-                                                    prm.corridor_distance_factor)
+                                                    prm.corridor_distance_factor, hsr,
+                                                    prm.hsr_distance_factor)
         world.barrier = compute_barrier(geo.province, integration)
         world.spill_weights = compute_spill_kernel(
             geo.dist_km, geo.province, active, prm.spill_decay_km, prm.barrier_spill,
-            prm.corridor_distance_factor, world.barrier)
+            prm.corridor_distance_factor, world.barrier, hsr, prm.hsr_distance_factor)
         world.spill_key = key
     intensity = compute_collab_intensity(c.collab, c.innov_stock)
     c.network = intensity.sum(axis=1)

@@ -51,6 +51,45 @@ def test_effective_distance_shortens_only_corridor_pairs():
     assert e[0, 2] == 100.0 and e[1, 2] == 100.0
 
 
+def test_high_speed_rail_shortens_only_pairs_of_stations():
+    from model.submodels.spill import compute_effective_distance
+
+    d = np.array([[0, 100.0, 100.0], [100.0, 0, 100.0], [100.0, 100.0, 0]])
+    hsr = np.array([True, True, False])
+    e = compute_effective_distance(d, np.zeros(3, bool), 0.5, hsr, 0.6)
+    assert e[0, 1] == pytest.approx(60.0) and e[1, 0] == pytest.approx(60.0)
+    assert e[0, 2] == 100.0 and e[2, 1] == 100.0
+    # both a corridor pair and a rail pair: the two factors multiply (the docstring's case)
+    e = compute_effective_distance(d, np.array([True, True, False]), 0.5, hsr, 0.6)
+    assert e[0, 1] == pytest.approx(30.0)
+    # a factor of 1 (the default) changes nothing, stations or not
+    assert np.array_equal(compute_effective_distance(d, np.zeros(3, bool), 0.5, hsr, 1.0), d)
+
+
+def test_a_dated_station_shortens_distances_from_its_date_for_every_flow():
+    from model.model import InnovationModel
+    from tests.conftest import small_grid
+
+    names = small_grid().geography.cities
+    n, a, b = len(names), names[0], names[1]
+    sc = small_grid(steps=6, params={"hsr_distance_factor": 0.4},
+                    rules=[{"cities": [a, b], "from_year": 2001.5, "hsr_station": True}])
+    m = InnovationModel(sc, seed=1)
+    geo = sc.geography
+    m.step()  # 2001.0: no station yet
+    assert np.array_equal(m.world.distances(), geo.dist_km)
+    m.step()
+    m.step()  # 2001.5: both stations open
+    d = m.world.distances()
+    assert d[0, 1] == pytest.approx(geo.dist_km[0, 1] * 0.4)
+    off = [k for k in range(n) if k > 1]
+    assert np.array_equal(d[0, off], geo.dist_km[0, off])
+    # the spillover kernel uses the shortened distance (no collaboration yet between them)
+    w0 = np.exp(-d[0, 1] / sc.params.spill_decay_km) * (
+        1.0 if geo.province[0] == geo.province[1] else sc.params.barrier_spill)
+    assert m.world.spill_weights[0, 1] == pytest.approx(w0)
+
+
 def test_active_corridor_shortens_distances_for_every_flow():
     from model.model import InnovationModel
     from tests.conftest import small_grid
