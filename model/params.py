@@ -99,7 +99,8 @@ def unknown_key(key: str, known) -> str:
     """What is allowed instead of an unknown key: the closest names first, then the rest.
 
     A short list is given whole; a long one (the 100-odd parameters) as its closest matches
-    and where the full list is. Example: ``unknown_key("innov_ratee", ["innov_rate",
+    (or the names that start like the key) and where the full list is, so the error stays
+    one readable line. Example: ``unknown_key("innov_ratee", ["innov_rate",
     "innov_value"])`` -> ``"unknown key; did you mean 'innov_rate'? allowed: ['innov_rate',
     'innov_value']"``.
     """
@@ -108,9 +109,13 @@ def unknown_key(key: str, known) -> str:
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     if len(names) <= 12:
         return f"unknown key; {hint}allowed: {names}"
-    return (f"unknown key; {hint}allowed: one of {len(names)} names (docs/ODD.md, Appendix B)"
-            if hint else
-            f"unknown key; allowed: one of {len(names)} names: {', '.join(names)}")
+    listed = ", ".join(names)
+    if hint or len(listed) > 1500:  # an error line stays readable: point to the table
+        same = [n for n in names if n[:3] == str(key)[:3]] if not hint else []
+        also = f" (starting like it: {', '.join(same)})" if same else ""
+        return (f"unknown key; {hint}allowed: one of {len(names)} names{also}, listed in "
+                "docs/ODD.md, Appendix B")
+    return f"unknown key; allowed: one of {len(names)} names: {listed}"
 
 
 class _Validated:

@@ -45,10 +45,15 @@ def test_unknown_key_suggests_the_closest_names_not_a_hundred():
     msg = e.value.allowed
     assert "did you mean 'p_search'" in msg
     assert "innov_rate" not in msg and len(msg) < 150
-    # nothing close: the whole list, so the user can still find the name
+    # nothing close: where the whole list is, and the names that start like the key; one
+    # readable line, however many parameters there are
     with pytest.raises(ParamError) as e:
         Params().replace(zzz=1)
-    assert "did you mean" not in e.value.allowed and "innov_rate" in e.value.allowed
+    assert "did you mean" not in e.value.allowed and "Appendix B" in e.value.allowed
+    assert len(e.value.allowed) < 150
+    with pytest.raises(ParamError) as e:
+        Params().replace(colour=1)
+    assert "collab_spill_boost" in e.value.allowed and "innov_rate" not in e.value.allowed
 
 
 def test_sector_tuple_length_and_range():
