@@ -151,6 +151,9 @@ class Scenario:
     seed: int
     raw: dict[str, Any] = field(default_factory=dict)
     expect: Expect | None = None
+    # a city's policy for each combination of rules met so far (policy_at); not an input
+    _city_policies: dict[tuple[int, ...], Policy] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def targets(self) -> list[int]:
         """The targeted cities: ``[expect] cities``, else the cities the rules name."""
@@ -163,11 +166,11 @@ class Scenario:
         """Per-city policy arrays in force at ``year`` and the indices of active rules."""
         n = self.geography.n
         active = tuple(k for k, r in enumerate(self.rules) if r.from_year <= year < r.until_year)
-        per_city = [self.policy] * n
+        applying: list[list[int]] = [[] for _ in range(n)]
         for k in active:
-            r = self.rules[k]
-            for i in r.cities:
-                per_city[i] = per_city[i].replace(**r.overrides)
+            for i in self.rules[k].cities:
+                applying[i].append(k)
+        per_city = [self._city_policy(tuple(ids)) for ids in applying]
         arrays: dict[str, np.ndarray] = {}
         for f in fields(Policy):
             if f.name == "lead_targets":
@@ -180,6 +183,20 @@ class Scenario:
                 lead[i, self.geography.index(t)] = 1.0 / len(targets)
         arrays["_lead_targets"] = lead
         return arrays, active
+
+    def _city_policy(self, rule_ids: tuple[int, ...]) -> Policy:
+        """The default policy with the rules ``rule_ids`` applied in order (validated).
+
+        Computed once per combination: a run meets the same few combinations at every
+        change of the rules in force (loading the scenario has met them all already).
+        """
+        pol = self._city_policies.get(rule_ids)
+        if pol is None:
+            pol = self.policy
+            for k in rule_ids:
+                pol = pol.replace(**self.rules[k].overrides)
+            self._city_policies[rule_ids] = pol
+        return pol
 
     def idle_rules(self, first_step: int, last_step: int) -> list[int]:
         """Indices of the rules in force at none of the steps ``first_step .. last_step - 1``.
