@@ -2,7 +2,9 @@
 
 `model/data/hsr_openings.csv` gives each city's first high-speed service (year, month,
 line, sources); `yrd_history.toml` and `peers_history.toml` turn it into `hsr_station`
-rules (docs/ODD.md 7.2). These tests keep the two in step.
+rules (docs/ODD.md 7.2). These tests keep the two in step, and check that the policy in
+force with the many dated rules is the rules applied afresh (``policy_at`` reuses a city's
+policy per combination of rules).
 """
 
 from __future__ import annotations
@@ -52,3 +54,20 @@ def test_the_history_opens_each_station_in_the_month_of_the_data(file):
         i = sc.geography.index(city)
         assert not sc.policy_at(year - 0.01)[0]["hsr_station"][i]
         assert sc.policy_at(year)[0]["hsr_station"][i]
+
+
+def test_the_policy_in_force_is_the_rules_applied_in_order_whatever_was_met_before():
+    """``policy_at`` reuses a city's policy per combination of rules: the arrays are those
+    of applying the rules afresh, in any order of the years asked."""
+    sc = load_scenario("yrd_calibrated.toml")
+    years = [2021.5, 2001.0, 2015.25, 2008.75, 2019.0, 2001.0]
+    for year in years:
+        arrays, active = sc.policy_at(year)
+        for i in range(sc.geography.n):
+            pol = sc.policy
+            for k in active:
+                if i in sc.rules[k].cities:
+                    pol = pol.replace(**sc.rules[k].overrides)
+            for name, values in arrays.items():
+                if name != "_lead_targets":
+                    assert values[i] == getattr(pol, name), (year, i, name)
