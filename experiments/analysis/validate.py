@@ -14,7 +14,6 @@ apart), so a pattern that holds only at the chosen set shows as such.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -236,19 +235,16 @@ def _figures(region: pd.DataFrame, freq: dict, cities: tuple, out: Path) -> None
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=20)
+    from experiments.cli import JOBS, REPLICATES, _Parser
+
+    ap = _Parser(prog="experiments.analysis.validate", description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=REPLICATES, default=20)
     ap.add_argument("--out", default="docs/validation")
     ap.add_argument("--record", default="scenarios/yrd_calibrated.json",
                     help="calibration record whose accepted sets are also run ('' for none)")
-    ap.add_argument("--set-seeds", type=int, default=5)
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes for the main runs")
+    ap.add_argument("--set-seeds", type=REPLICATES, default=5)
+    ap.add_argument("--jobs", type=JOBS, default=1, help="worker processes for the main runs")
     a = ap.parse_args()
-    for key, value in (("--seeds", a.seeds), ("--set-seeds", a.set_seeds), ("--jobs", a.jobs)):
-        if not 1 <= value <= 10_000:
-            print(f"experiments.analysis.validate: error: {key} = {value}: an integer in "
-                  "[1, 10000]", file=sys.stderr)
-            sys.exit(2)
     try:
         res = validate(seeds=a.seeds, out=a.out, record=a.record or None, set_seeds=a.set_seeds,
                        jobs=a.jobs)

@@ -21,7 +21,6 @@ twelve peer cities entered any calibration, so every score here is out of sample
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -110,18 +109,16 @@ def validate_peers(scenario: str = "peers_calibrated.toml", seeds: int = 20, roo
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.cli import JOBS, REPLICATES, SEED, _Parser
+
+    ap = _Parser(prog="experiments.analysis.validate_peers",
+                 description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="peers_calibrated.toml")
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--root-seed", type=int, default=4242)
+    ap.add_argument("--seeds", type=REPLICATES, default=20)
+    ap.add_argument("--root-seed", type=SEED, default=4242)
     ap.add_argument("--out", default="docs/validation/peers")
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--jobs", type=JOBS, default=1, help="worker processes")
     a = ap.parse_args()
-    for key, value in (("--seeds", a.seeds), ("--jobs", a.jobs)):
-        if not 1 <= value <= 10_000:
-            print(f"experiments.analysis.validate_peers: error: {key} = {value}: an integer "
-                  "in [1, 10000]", file=sys.stderr)
-            sys.exit(2)
     try:
         res = validate_peers(a.scenario, a.seeds, a.root_seed, a.out, a.jobs)
     except (OutputError, ScenarioError) as e:

@@ -574,11 +574,12 @@ def _forward_progress(progress: Callable[[str], None] | None) -> None:
     log.addHandler(_Progress(progress))
 
 
-def _check_resume(spec: PosteriorSpec, out: Path, same_code: bool = True) -> None:
-    """Refuse an output that holds another spec's calibration.
+def _check_resume(spec: PosteriorSpec, out: Path, same_code: bool = True) -> dict:
+    """Refuse an output that holds another spec's calibration; return its ``spec.json``.
 
     With ``same_code``, also one sampled by another version of the model code: only
-    resuming needs the same code; a report simulates nothing.
+    resuming needs the same code; a report simulates nothing. ``{}`` if no database is
+    there yet.
     """
     have = owned(out)
     if (out / DB_NAME).exists():
@@ -595,6 +596,8 @@ def _check_resume(spec: PosteriorSpec, out: Path, same_code: bool = True) -> Non
                     f"{'spec' if key == 'spec_digest' else 'version of the model code'} "
                     f"({key} {prev.get(key)} there, {now} now); it cannot be resumed: choose "
                     "another output, or delete that folder to start again")
+        return prev
+    return {}
 
 
 def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes",
@@ -606,7 +609,7 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
     ``report_only``: sample nothing; rewrite the outputs from the database already there.
     """
     out = Path(spec.output)
-    _check_resume(spec, out, same_code=not report_only)
+    sampled_by = _check_resume(spec, out, same_code=not report_only)
     if report_only:
         if not (out / DB_NAME).exists():
             raise PosteriorError(f"{spec.file}: {out} holds no calibration database to "
@@ -617,7 +620,6 @@ def run_posterior(spec: PosteriorSpec, jobs: int = 1, backend: str = "processes"
         if h.max_t < 0:
             raise PosteriorError(f"{spec.file}: {out / DB_NAME} holds no complete generation")
         claim(out, KIND, FILES)
-        sampled_by = json.loads((out / "spec.json").read_text(encoding="utf-8"))
         rec = summarise(h, spec, 0.0, sampled_by.get("code_version"))
         _write(out, rec, h, spec)
         return rec
