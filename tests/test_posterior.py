@@ -43,7 +43,9 @@ def _moments(h) -> tuple[float, float, float]:
 def test_abc_smc_recovers_a_gaussian_posterior(tmp_path, kernel, scaling):
     # prior mu ~ U(-10, 10), one observation y0 = 1.5 with unit noise: the posterior is
     # N(1.5, 1) (the truncation at +/-10 is negligible); ABC with tolerance eps adds at most
-    # eps^2/3 to the variance
+    # eps^2/3 to the variance. pyABC's single-core sampler draws from numpy's global
+    # generator: seeded, so the run is repeatable (unseeded, it failed once in many runs)
+    np.random.seed(7)  # noqa: TID251, NPY002
     h = infer(gaussian, {"mu": Prior("uniform", -10.0, 10.0, "test")}, {"y": 1.5},
               {"y": 1.0}, {"y": 1.0}, tmp_path / "abc.db", population=600, generations=6,
               transition=kernel, transition_scaling=scaling)
@@ -51,7 +53,7 @@ def test_abc_smc_recovers_a_gaussian_posterior(tmp_path, kernel, scaling):
     true_mean, true_sd = gaussian_posterior(1.5)
     assert eps < 0.3
     assert abs(mean - true_mean) < 0.2, mean
-    # pyABC's sampling is not seeded: the bounds allow about six standard errors
+    # the bounds allow about six standard errors over seeds
     assert 0.75 * true_sd < sd < math.sqrt(true_sd ** 2 + eps ** 2 / 3) + 0.25, (sd, eps)
     # the prior alone has sd 20/sqrt(12) = 5.8: the data contracted it
     assert sd < 0.25 * 20 / math.sqrt(12)
