@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.running.sweep import Store, load_results, load_spec, make_tasks, sweep, tidy
+from experiments.running.sweep import (
+    Store,
+    load_results,
+    load_spec,
+    local_cluster,
+    make_tasks,
+    sweep,
+    tidy,
+)
 from model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,15 +86,12 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
 
 
 def test_same_rows_bit_for_bit_on_serial_processes_and_dask(tmp_path):
-    from distributed import LocalCluster
-
     spec = _abm_spec(tmp_path)
     a = sweep(spec, tmp_path / "serial", backend="serial", progress=False)
     b = sweep(spec, tmp_path / "processes", backend="processes", jobs=2, progress=False)
     c = sweep(spec, tmp_path / "dask_local", backend="dask", jobs=2, progress=False)
     # a real scheduler address: a cluster on 127.0.0.1 that the test starts and stops
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with local_cluster(2) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         d = sweep(spec, tmp_path / "dask_addr", backend="dask", scheduler=cluster.scheduler_address,
                   progress=False)
@@ -161,6 +166,30 @@ def test_a_worker_that_dies_is_retried_and_a_run_that_always_kills_it_fails(tmp_
     assert len(res) == 4 and (dead["status"] == "failed").all()
     assert dead["error"].str.contains("worker died").all()
     assert (res[res["param.x"] == 0.1]["status"] == "ok").all()
+
+
+def test_a_local_cluster_keeps_to_127_0_0_1_and_leaves_port_8787_alone():
+    """Two clusters at once (two test workers, two studies) must not compete for 8787."""
+    import socket
+    import warnings
+
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        busy.bind(("127.0.0.1", 8787))
+        busy.listen()
+    except OSError:  # already held by someone else: busy either way
+        pass
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with local_cluster(1) as cluster:
+                assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+                http = cluster.scheduler.http_server
+                assert http.address == "127.0.0.1" and http.port != 8787
+        assert not [w for w in caught if "already in use" in str(w.message)]
+    finally:
+        busy.close()
 
 
 def test_dask_retries_a_run_whose_worker_died(tmp_path):

@@ -830,6 +830,20 @@ def _isolated(tasks: list[Task], retries: int) -> Iterator[dict[str, Any]]:
             ex.shutdown()
 
 
+def local_cluster(n_workers: int) -> Any:
+    """A Dask ``LocalCluster`` on 127.0.0.1: ``n_workers`` single-threaded worker processes.
+
+    No dashboard; the scheduler's own HTTP endpoints (health, metrics) listen on a free port
+    of 127.0.0.1, not on 8787, so two clusters at once (two test workers, two studies) do not
+    compete for one port.
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+
+
 @contextmanager
 def dask_client(jobs: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster on 127.0.0.1.
@@ -837,12 +851,9 @@ def dask_client(jobs: int | None = None, scheduler: str | None = None) -> Iterat
     The local cluster has ``jobs`` single-threaded worker processes (default: all cores);
     client and local cluster are closed on leaving.
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, host="127.0.0.1", dashboard_address=None)
+    cluster = local_cluster(jobs or os.cpu_count() or 1) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:
         yield client
