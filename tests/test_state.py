@@ -21,7 +21,7 @@ from model.entities import Government, World
 from model.model import InnovationModel, last_step
 from model.scenario import ScenarioError, load_scenario
 from model.state import StateError
-from model.submodels.spill import compute_spill_kernel
+from model.submodels.spill import compute_effective_distance, compute_spill_kernel
 from tests.conftest import small_grid
 
 
@@ -250,8 +250,8 @@ def test_a_branch_with_other_parameters_rebuilds_the_caches_for_them(tmp_path):
     b.step()
     w = b.world
     active = b.geo.corridor & w.policy["corridor_active"].astype(bool)
-    want = compute_spill_kernel(b.geo.dist_km, b.geo.province, active, 120.0, 1.0,
-                                free.params.corridor_distance_factor, w.barrier)
+    eff = compute_effective_distance(b.geo.dist_km, active, free.params.corridor_distance_factor)
+    want = compute_spill_kernel(eff, b.geo.province, 120.0, 1.0, w.barrier)
     assert np.array_equal(w.spill_weights, want)
     kept = InnovationModel.load(tmp_path / "s.npz")
     kept.step()

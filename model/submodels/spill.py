@@ -82,30 +82,24 @@ def compute_barrier(province: np.ndarray, integration: np.ndarray) -> np.ndarray
     return (province[:, None] != province[None, :]) * (1.0 - lift)
 
 
-def compute_spill_kernel(dist_km: np.ndarray, province: np.ndarray, corridor: np.ndarray,
-                         decay_km: float, barrier: float, corridor_factor: float,
-                         barrier_pairs: np.ndarray | None = None,
-                         hsr: np.ndarray | None = None, hsr_factor: float = 1.0) -> np.ndarray:
+def compute_spill_kernel(eff_dist: np.ndarray, province: np.ndarray, decay_km: float,
+                         barrier: float, barrier_pairs: np.ndarray | None = None) -> np.ndarray:
     """Distance-decay spillover kernel without collaboration, shape (N, N), zero diagonal.
 
     Parameters
     ----------
-    dist_km : (N, N) distances.
+    eff_dist : (N, N) effective distances (:func:`compute_effective_distance`: corridor and
+        high-speed rail pairs already shortened).
     province : (N,) province index.
-    corridor : (N,) bool, corridor member *with the corridor active*.
-
     barrier_pairs : (N, N) or None
         :func:`compute_barrier` (integration lifts part of it); None: the whole barrier
         between provinces.
-    hsr, hsr_factor : (N,) bool or None, and the multiplier of the distance between two
-        cities with a high-speed rail station (:func:`compute_effective_distance`).
 
     Example: two cities 150 km apart in different provinces, decay 150, barrier 0.5:
-    ``W = e^-1 * 0.5 = 0.1839``; if both are active corridor cities with factor 0.5:
-    ``e^-0.5 * 0.5 = 0.3033``; with half the barrier lifted: ``e^-1 * 0.75``.
+    ``W = e^-1 * 0.5 = 0.1839``; at an effective 75 km (both active corridor cities with
+    factor 0.5): ``e^-0.5 * 0.5 = 0.3033``; with half the barrier lifted: ``e^-1 * 0.75``.
     """
-    w = np.exp(-compute_effective_distance(dist_km, corridor, corridor_factor, hsr,
-                                           hsr_factor) / decay_km)
+    w = np.exp(-eff_dist / decay_km)
     if barrier_pairs is None:
         barrier_pairs = (province[:, None] != province[None, :]).astype(float)
     w = w * (1.0 - (1.0 - barrier) * barrier_pairs)
@@ -188,16 +182,19 @@ def external_knowledge(world: World) -> tuple[np.ndarray, np.ndarray]:
     c, prm, geo = world.city, world.params, world.geo
     active = geo.corridor & world.policy["corridor_active"].astype(bool)
     integration = world.policy["integration"]
-    hsr = world.policy["hsr_station"].astype(bool)
-    key = (tuple(np.flatnonzero(active)), integration.tobytes(), tuple(np.flatnonzero(hsr)))
+    # stations matter only where the rail shortens distances (factor below 1)
+    hsr = (world.policy["hsr_station"].astype(bool) if prm.hsr_distance_factor != 1.0
+           else None)
+    key = (tuple(np.flatnonzero(active)), integration.tobytes(),
+           () if hsr is None else tuple(np.flatnonzero(hsr)))
     if world.spill_weights is None or world.spill_key != key:
         world.eff_dist = compute_effective_distance(geo.dist_km, active,
                                                     prm.corridor_distance_factor, hsr,
                                                     prm.hsr_distance_factor)
         world.barrier = compute_barrier(geo.province, integration)
-        world.spill_weights = compute_spill_kernel(
-            geo.dist_km, geo.province, active, prm.spill_decay_km, prm.barrier_spill,
-            prm.corridor_distance_factor, world.barrier, hsr, prm.hsr_distance_factor)
+        world.spill_weights = compute_spill_kernel(world.eff_dist, geo.province,
+                                                   prm.spill_decay_km, prm.barrier_spill,
+                                                   world.barrier)
         world.spill_key = key
     intensity = compute_collab_intensity(c.collab, c.innov_stock)
     c.network = intensity.sum(axis=1)

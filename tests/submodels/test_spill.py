@@ -3,6 +3,7 @@ import pytest
 
 from model.submodels.spill import (
     compute_absorptive_capacity,
+    compute_effective_distance,
     compute_platform_sharing,
     compute_spill_kernel,
     compute_spillover,
@@ -12,12 +13,16 @@ from model.submodels.spill import (
 def test_kernel_distance_barrier_corridor():
     d = np.array([[0, 150.0], [150.0, 0]])
     prov = np.array([0, 1])
-    w = compute_spill_kernel(d, prov, np.array([False, False]), 150.0, 0.5, 0.5)
+    def kernel(corridor, province):
+        return compute_spill_kernel(compute_effective_distance(d, corridor, 0.5), province,
+                                    150.0, 0.5)
+
+    w = kernel(np.array([False, False]), prov)
     assert w[0, 1] == pytest.approx(np.exp(-1) * 0.5)
     assert w[0, 0] == 0
-    w = compute_spill_kernel(d, prov, np.array([True, True]), 150.0, 0.5, 0.5)
+    w = kernel(np.array([True, True]), prov)
     assert w[0, 1] == pytest.approx(np.exp(-0.5) * 0.5)
-    w = compute_spill_kernel(d, np.array([0, 0]), np.array([True, False]), 150.0, 0.5, 0.5)
+    w = kernel(np.array([True, False]), np.array([0, 0]))
     assert w[0, 1] == pytest.approx(np.exp(-1))
 
 
@@ -43,7 +48,6 @@ def test_collab_intensity_is_a_share():
 
 
 def test_effective_distance_shortens_only_corridor_pairs():
-    from model.submodels.spill import compute_effective_distance
 
     d = np.array([[0, 100.0, 100.0], [100.0, 0, 100.0], [100.0, 100.0, 0]])
     e = compute_effective_distance(d, np.array([True, True, False]), 0.5)
@@ -52,7 +56,6 @@ def test_effective_distance_shortens_only_corridor_pairs():
 
 
 def test_high_speed_rail_shortens_only_pairs_of_stations():
-    from model.submodels.spill import compute_effective_distance
 
     d = np.array([[0, 100.0, 100.0], [100.0, 0, 100.0], [100.0, 100.0, 0]])
     hsr = np.array([True, True, False])
@@ -124,7 +127,7 @@ def test_integration_lifts_the_barrier_between_pairs_that_both_have_it():
     b = compute_barrier(np.array([0, 1, 1]), np.array([0.5, 1.0, 0.0]))
     assert b[0, 1] == 0.5 and b[0, 2] == 1.0 and b[1, 2] == 0.0 and b[0, 0] == 0.0
     d = np.array([[0, 150.0], [150.0, 0]])
-    w = compute_spill_kernel(d, np.array([0, 1]), np.array([False, False]), 150.0, 0.5, 0.5,
+    w = compute_spill_kernel(d, np.array([0, 1]), 150.0, 0.5,
                              compute_barrier(np.array([0, 1]), np.array([0.5, 0.5])))
     assert w[0, 1] == pytest.approx(np.exp(-1) * 0.75)
 
